@@ -1,0 +1,62 @@
+import { UsageError, type Command, type ExitCode } from './usage.js';
+import { controlplane } from './commands/controlplane.js';
+import { validate } from './commands/validate.js';
+import { render } from './commands/render.js';
+
+const commands: Record<string, Command> = { controlplane, validate };
+const experimental: Record<string, Command> = { render };
+
+function help(): string {
+  const lines = ['usage: ambit <command> [flags]', '', 'commands:'];
+  for (const [name, c] of Object.entries(commands)) lines.push(`  ${name.padEnd(14)} ${c.summary}`);
+  for (const [name, c] of Object.entries(experimental))
+    lines.push(`  x ${name.padEnd(12)} ${c.summary}`);
+  lines.push('', "run 'ambit <command> --help' for a command's flags");
+  return lines.join('\n');
+}
+
+function find(argv: string[]): { name: string; command: Command; rest: string[] } | undefined {
+  const [first, second, ...rest] = argv;
+  if (first === 'x' && second !== undefined) {
+    const command = experimental[second];
+    return command && { name: `x ${second}`, command, rest };
+  }
+  const command = first === undefined ? undefined : commands[first];
+  return command && first !== undefined ? { name: first, command, rest: argv.slice(1) } : undefined;
+}
+
+/** Runs one `ambit` invocation and returns its exit code. */
+export async function main(argv: string[]): Promise<ExitCode> {
+  if (argv.length === 0 || argv[0] === 'help' || argv[0] === '--help' || argv[0] === '-h') {
+    console.log(help());
+    return 0;
+  }
+  const found = find(argv);
+  if (!found) {
+    console.error(`ambit: unknown command '${argv.slice(0, 2).join(' ')}'\n\n${help()}`);
+    return 2;
+  }
+  if (found.rest.includes('--help') || found.rest.includes('-h')) {
+    console.log(`usage: ambit ${found.name} ${found.command.usage}`);
+    return 0;
+  }
+  try {
+    return await found.command.run(found.rest);
+  } catch (err) {
+    if (err instanceof UsageError || isParseArgsError(err)) {
+      console.error(
+        `ambit ${found.name}: ${(err as Error).message}\nusage: ambit ${found.name} ${found.command.usage}`,
+      );
+      return 2;
+    }
+    throw err;
+  }
+}
+
+function isParseArgsError(err: unknown): boolean {
+  return (
+    err instanceof TypeError &&
+    typeof (err as { code?: unknown }).code === 'string' &&
+    String((err as { code: string }).code).startsWith('ERR_PARSE_ARGS')
+  );
+}
