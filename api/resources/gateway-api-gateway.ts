@@ -165,6 +165,42 @@ export const gatewayInfrastructure = s.object({
 });
 export type GatewayInfrastructure = Infer<typeof gatewayInfrastructure>;
 
+/** How the Gateway checks client certificates: CA bundles to trust, strictly by default. */
+const frontendTLSValidation = s.object({
+  validation: s
+    .object({
+      caCertificateRefs: s.array(
+        s.object({ group, kind, name: objectName, namespace: namespace.optional() }),
+        { minItems: 1, maxItems: 16 },
+      ),
+      mode: s.enumOf('AllowValidOnly', 'AllowInsecureFallback').default('AllowValidOnly'),
+    })
+    .optional(),
+});
+
+/** GatewayTLSConfigs: client certificate validation per port, and the certificate to backends. */
+export const gatewayTLS = s.object({
+  backend: s.object({ clientCertificateRef: secretObjectReference.optional() }).optional(),
+  frontend: s
+    .object({
+      default: frontendTLSValidation,
+      perPort: s
+        .array(s.object({ port: portNumber, tls: frontendTLSValidation }), { maxItems: 64 })
+        .check((ports, ctx) => {
+          reportDuplicates(
+            ports,
+            (p) => String(p.port),
+            (i) => `[${i}].port`,
+            (p) => `duplicate port ${p.port}: each port takes one TLS configuration`,
+            ctx,
+          );
+        }, 'Ports are unique.')
+        .optional(),
+    })
+    .optional(),
+});
+export type GatewayTLS = Infer<typeof gatewayTLS>;
+
 export const kubernetesGatewaySpec = s.object({
   gatewayClassName: objectName,
   listeners: s
@@ -197,5 +233,6 @@ export const kubernetesGatewaySpec = s.object({
         .default({ from: 'None' }),
     })
     .optional(),
+  tls: gatewayTLS.optional(),
 });
 export type KubernetesGatewaySpec = Infer<typeof kubernetesGatewaySpec>;

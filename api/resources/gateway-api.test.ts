@@ -765,3 +765,25 @@ t.test('an HTTPRoute is served at v1 and v1beta1', async (t) => {
     ['spec.rules[0].backendRef', 'unknown field'],
   ]);
 });
+
+t.test('gateway-level TLS configures client certificate validation once per port', async (t) => {
+  const ca = { group: '', kind: 'ConfigMap', name: 'ca' };
+  const tls = (frontend: object) => gateway({ ...listeners(http), tls: { frontend } });
+  t.same(
+    parsed<KubernetesGatewaySpec>(tls({ default: { validation: { caCertificateRefs: [ca] } } }))
+      .tls,
+    {
+      frontend: { default: { validation: { caCertificateRefs: [ca], mode: 'AllowValidOnly' } } },
+    },
+  );
+  const perPort = { port: 443, tls: { validation: { caCertificateRefs: [ca] } } };
+  t.same(problems(tls({ default: {}, perPort: [perPort, perPort] })), [
+    [
+      'spec.tls.frontend.perPort[1].port',
+      'duplicate port 443: each port takes one TLS configuration',
+    ],
+  ]);
+  t.same(problems(tls({ default: { validation: { caCertificateRefs: [] } } })), [
+    ['spec.tls.frontend.default.validation.caCertificateRefs', 'must not be empty'],
+  ]);
+});

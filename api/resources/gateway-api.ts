@@ -16,6 +16,7 @@ export type {
   AllowedRoutes,
   GatewayAddress,
   GatewayInfrastructure,
+  GatewayTLS,
   GatewayTLSConfig,
   KubernetesGatewaySpec,
   Listener,
