@@ -1,3 +1,4 @@
+import { MeshError } from '../core/errors.js';
 import { UsageError, type Command, type ExitCode } from './usage.js';
 import { controlplane } from './commands/controlplane.js';
 import { validate } from './commands/validate.js';
@@ -49,14 +50,17 @@ export async function main(argv: string[]): Promise<ExitCode> {
       );
       return 2;
     }
+    if (err instanceof MeshError) {
+      // An expected failure (bad state dir, unreadable token file …): its message says what
+      // to fix, so no stack trace.
+      console.error(`ambit ${found.name}: ${err.message}`);
+      return 1;
+    }
     throw err;
   }
 }
 
 function isParseArgsError(err: unknown): boolean {
-  return (
-    err instanceof TypeError &&
-    typeof (err as { code?: unknown }).code === 'string' &&
-    String((err as { code: string }).code).startsWith('ERR_PARSE_ARGS')
-  );
+  const code: unknown = (err as { code?: unknown } | null)?.code;
+  return err instanceof TypeError && typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS');
 }

@@ -135,14 +135,14 @@ t.test('a service Address carries the service at field 2 with Istio field number
   t.same(one(message(message(s, 7), 2), 2), new Uint8Array([10, 0, 0, 9]), 'waypoint = 7');
 });
 
-t.test('an Authorization nests rules, clauses and matches at Istio field numbers', async (t) => {
+t.test('an Authorization nests groups, rules and matches at Istio field numbers', async (t) => {
   const policy = create(AuthorizationSchema, {
     name: 'deny-sleep',
     namespace: 'default',
     action: Action.DENY,
-    rules: [
+    groups: [
       {
-        clauses: [
+        rules: [
           {
             matches: [
               {
@@ -161,6 +161,7 @@ t.test('an Authorization nests rules, clauses and matches at Istio field numbers
   const a = fields(toBinary(AuthorizationSchema, policy));
   t.equal(text(a, 1), 'deny-sleep', 'name = 1');
   t.equal(one(a, 4), 1n, 'action = 4, DENY = 1');
+  // groups = 5, Group.rules = 1, Rules.matches = 2.
   const match = message(message(message(a, 5), 1), 2);
   t.equal(
     text(message(match, 3), 1),

@@ -25,7 +25,8 @@ export interface LoggerOptions {
 
 /** One JSON logger per program; components take a child with `component` set. */
 export function createLogger(component: string, options: LoggerOptions = {}): Logger {
-  const level = options.level ?? (process.env.AMBIT_LOG_LEVEL as LevelWithSilent | undefined) ?? 'info';
+  const level =
+    options.level ?? (process.env.AMBIT_LOG_LEVEL as LevelWithSilent | undefined) ?? 'info';
   return pino(
     {
       level,
