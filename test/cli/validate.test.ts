@@ -37,21 +37,24 @@ t.test('ambit validate exits 0 for valid files', async (t) => {
   t.match(result.stderr, /1 resource\(s\) valid/);
 });
 
-t.test('ambit validate prints one line per error naming file, line, object, field and reason', async (t) => {
-  const dir = await tempDir(t);
-  await writeFile(join(dir, 'a-good.yaml'), VALID);
-  await writeFile(join(dir, 'b-bad.yaml'), INVALID);
-  const result = await runAmbit(['validate', '-f', dir]);
-  t.equal(result.code, 1);
-  const lines = result.stdout.trim().split('\n');
-  t.equal(lines.length, 1, result.stdout);
-  t.match(
-    lines[0],
-    `${join(dir, 'b-bad.yaml')}:11: VirtualService bookinfo/reviews: spec.http[0].timeout: `,
-  );
-  t.match(lines[0], /millisecond/);
-  t.match(result.stderr, /1 error\(s\); 1 valid resource\(s\)/);
-});
+t.test(
+  'ambit validate prints one line per error naming file, line, object, field and reason',
+  async (t) => {
+    const dir = await tempDir(t);
+    await writeFile(join(dir, 'a-good.yaml'), VALID);
+    await writeFile(join(dir, 'b-bad.yaml'), INVALID);
+    const result = await runAmbit(['validate', '-f', dir]);
+    t.equal(result.code, 1);
+    const lines = result.stdout.trim().split('\n');
+    t.equal(lines.length, 1, result.stdout);
+    t.match(
+      lines[0],
+      `${join(dir, 'b-bad.yaml')}:11: VirtualService bookinfo/reviews: spec.http[0].timeout: `,
+    );
+    t.match(lines[0], /millisecond/);
+    t.match(result.stderr, /1 error\(s\); 1 valid resource\(s\)/);
+  },
+);
 
 t.test('ambit validate reads standard input', async (t) => {
   const result = await runAmbit(['validate', '-f', '-'], { input: INVALID });

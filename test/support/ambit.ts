@@ -13,13 +13,28 @@ export interface RunResult {
   stderr: string;
 }
 
+/**
+ * The environment for an `ambit` child process: the test's own, less the loader hooks tap
+ * injects (NODE_OPTIONS), which must not leak into the program under test.
+ */
+export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
+  delete env.NODE_OPTIONS;
+  for (const key of Object.keys(env))
+    if (key.startsWith('TAP') || key.startsWith('_TAPJS')) delete env[key];
+  return env;
+}
+
 /** Runs `ambit ARGS…` to completion (bounded by a deadline) and returns its output. */
-export function runAmbit(args: string[], options: { input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+export function runAmbit(
+  args: string[],
+  options: { input?: string; timeoutMs?: number } = {},
+): Promise<RunResult> {
   return new Promise((resolvePromise) => {
     const child = execFile(
-      process.execPath,
-      [AMBIT_BIN, ...args],
-      { timeout: options.timeoutMs ?? 30_000, env: { ...process.env, AMBIT_LOG_LEVEL: 'warn' } },
+      AMBIT_BIN,
+      args,
+      { timeout: options.timeoutMs ?? 30_000, env: childEnv({ AMBIT_LOG_LEVEL: 'warn' }) },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
         resolvePromise({ code, stdout, stderr });

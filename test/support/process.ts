@@ -1,0 +1,94 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import type { Test } from 'tap';
+import { AMBIT_BIN, childEnv } from './ambit.js';
+
+export interface AmbitProcess {
+  child: ChildProcess;
+  /** Every stderr log line so far, parsed (non-JSON lines kept as `{ raw }`). */
+  logs: Record<string, unknown>[];
+  /** Resolves with the first log line for which `match` holds, or rejects at the deadline. */
+  waitForLog(
+    match: (line: Record<string, unknown>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>>;
+  /** Sends SIGTERM and resolves with the exit code (SIGKILL after the deadline). */
+  stop(timeoutMs?: number): Promise<number | null>;
+}
+
+/**
+ * Starts `ambit ARGS…` as a real process. Teardown kills it whatever the test's outcome, so
+ * no process outlives its test.
+ */
+export function startAmbit(t: Test, args: string[]): AmbitProcess {
+  const child = spawn(AMBIT_BIN, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: childEnv({ AMBIT_LOG_LEVEL: 'info' }),
+  });
+  const logs: Record<string, unknown>[] = [];
+  const waiters = new Set<() => void>();
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  );
+  createInterface({ input: child.stderr! }).on('line', (line) => {
+    try {
+      logs.push(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      logs.push({ raw: line });
+    }
+    for (const wake of waiters) wake();
+  });
+  child.stdout!.resume();
+
+  const stop = async (timeoutMs = 10_000): Promise<number | null> => {
+    if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    const code = await exited;
+    clearTimeout(timer);
+    return code;
+  };
+  t.teardown(() => stop(2000));
+
+  const waitForLog = (match: (line: Record<string, unknown>) => boolean, timeoutMs = 20_000) =>
+    new Promise<Record<string, unknown>>((resolve, reject) => {
+      const check = (): boolean => {
+        const found = logs.find(match);
+        if (found) {
+          cleanup();
+          resolve(found);
+          return true;
+        }
+        return false;
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(
+          new Error(
+            `no matching log line within ${timeoutMs} ms; logs:\n${logs.map((l) => JSON.stringify(l)).join('\n')}`,
+          ),
+        );
+      }, timeoutMs);
+      const onExit = (): void => {
+        if (!check()) {
+          cleanup();
+          reject(
+            new Error(
+              `process exited (${child.exitCode}) before the log line; logs:\n${logs.map((l) => JSON.stringify(l)).join('\n')}`,
+            ),
+          );
+        }
+      };
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        waiters.delete(wake);
+        child.off('exit', onExit);
+      };
+      const wake = (): void => void check();
+      if (check()) return;
+      waiters.add(wake);
+      child.once('exit', onExit);
+    });
+
+  return { child, logs, waitForLog, stop };
+}
