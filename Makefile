@@ -9,6 +9,8 @@ GEN_STAMP := api/gen/.stamp
 PROTOS := $(shell find api/proto -name '*.proto' 2>/dev/null)
 # Debian packages the suites need on a fresh machine.
 APT_PACKAGES := openssl
+# Local tools are called directly, not through npx, so that output stays free of npm chatter.
+BIN := node_modules/.bin
 
 .PHONY: setup build gen lint format test test-unit test-integration demo clean
 
@@ -22,7 +24,9 @@ setup: $(NPM_STAMP) .tools/apt.stamp
 
 $(NPM_STAMP): package.json package-lock.json
 	@echo "setup: installing npm packages"
-	npm ci --no-audit --no-fund --loglevel=error
+	@# `npm install`, not `npm ci`: the registry mirror here omits other platforms' optional
+	@# packages (buf's binaries) from the lock file, which `npm ci` refuses.
+	npm install --no-audit --no-fund --loglevel=error
 	@touch $@
 
 gen: $(GEN_STAMP)
@@ -30,24 +34,24 @@ gen: $(GEN_STAMP)
 $(GEN_STAMP): $(NPM_STAMP) $(PROTOS) buf.gen.yaml buf.yaml
 	@echo "gen: generating TypeScript from api/proto"
 	rm -rf api/gen
-	npx buf generate
+	$(BIN)/buf generate
 	@touch $@
 
 build: setup gen
-	npx tsc -p .
+	$(BIN)/tsc -p .
 
 lint: setup gen
-	npx eslint --max-warnings 0 .
-	npx prettier --check --log-level warn .
+	$(BIN)/eslint --max-warnings 0 .
+	$(BIN)/prettier --check --log-level warn .
 
 format: setup
-	npx prettier --write --log-level warn .
-	npx eslint --fix .
+	$(BIN)/prettier --write --log-level warn .
+	$(BIN)/eslint --fix .
 
 # Unit tests live beside the code; suites live under test/. Both run from compiled output.
 test: build lint
 	@rm -f dist/test-results.tap
-	npx tap --reporter=tap --jobs=2 $$(find dist -name '*.test.js' -not -path 'dist/node_modules/*' | sort) \
+	$(BIN)/tap --reporter=tap --jobs=2 $$(find dist -name '*.test.js' -not -path 'dist/node_modules/*' | sort) \
 	  | tee dist/test-results.tap; status=$${PIPESTATUS[0]}; \
 	  node scripts/test-summary.mjs dist/test-results.tap; exit $$status
 

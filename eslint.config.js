@@ -10,7 +10,12 @@ const layerRules = [
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: components.map((c) => ({ group: [`**/${c}/*`], message: `${layer}/ must not import ${c}/` })) },
+        {
+          patterns: components.map((c) => ({
+            group: [`**/${c}/*`],
+            message: `${layer}/ must not import ${c}/`,
+          })),
+        },
       ],
     },
   })),
@@ -24,7 +29,10 @@ const layerRules = [
           {
             patterns: components
               .filter((o) => o !== c)
-              .map((o) => ({ group: [`**/${o}/*`], message: `${c}/ must not import ${o}/ (move shared code to core/ or api/)` })),
+              .map((o) => ({
+                group: [`**/${o}/*`],
+                message: `${c}/ must not import ${o}/ (move shared code to core/ or api/)`,
+              })),
           },
         ],
       },
@@ -43,4 +51,8 @@ export default tseslint.config(
     },
   },
   ...layerRules,
+  {
+    files: ['**/*.mjs', '**/*.js'],
+    languageOptions: { globals: { URL: 'readonly', console: 'readonly', process: 'readonly' } },
+  },
 );

@@ -10,4 +10,6 @@ if (!totals) {
 const field = (name) => Number(new RegExp(`${name}: (\\d+)`).exec(totals[2])?.[1] ?? 0);
 const failed = field('fail');
 const skipped = field('skip') + field('todo');
-console.log(`tap: ${field('pass')} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+console.log(
+  `tap: ${field('pass')} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`,
+);
