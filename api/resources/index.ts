@@ -50,6 +50,7 @@ export type ResourceOf<T extends AnyResource['type']> = Extract<AnyResource, { t
 
 export type {
   ObjectMeta,
+  OwnerReference,
   SourcePosition,
   ResourceType,
   Resource,

@@ -1,6 +1,7 @@
 /**
- * Pod (core/v1): the fields the mesh reads (where it runs, as whom, its containers' ports and
- * its addresses). Pods are not mesh resources, so every other field is accepted unchecked.
+ * Pod (core/v1): the fields the mesh reads (where it runs, as whom, its containers' ports,
+ * native sidecars among its init containers, and its addresses). Pods are not mesh
+ * resources, so every other field is accepted unchecked.
  */
 import { dns1123Label, dns1123Subdomain, isIPAddress, s } from '../schema/index.js';
 import type { Check, Infer } from '../schema/index.js';
@@ -25,10 +26,15 @@ export const containerPort = s.object(
 );
 export type ContainerPort = Infer<typeof containerPort>;
 
+/** `Always` on an init container makes it a native sidecar: it starts first and keeps running. */
+export const CONTAINER_RESTART_POLICIES = ['Always', 'OnFailure', 'Never'] as const;
+export type ContainerRestartPolicy = (typeof CONTAINER_RESTART_POLICIES)[number];
+
 export const container = s.object(
   {
     name: s.string().check(dns1123Label, 'A DNS-1123 label.'),
     image: s.string().optional(),
+    restartPolicy: s.enumOf(...CONTAINER_RESTART_POLICIES).optional(),
     ports: s
       .array(containerPort)
       .check((ports, ctx) => {
@@ -45,7 +51,16 @@ export const container = s.object(
 );
 export type Container = Infer<typeof container>;
 
-export const podSpec = s.object(
+/** Container names are unique within each list; podSpec checks across the two lists. */
+const uniqueNames: Check<Container[]> = (containers, ctx) => {
+  const seen = new Set<string>();
+  containers.forEach((c, i) => {
+    if (seen.has(c.name)) ctx.issue(`[${i}].name`, `duplicate container name ${c.name}`);
+    seen.add(c.name);
+  });
+};
+
+const podFields = s.object(
   {
     nodeName: s.string().check(dns1123Subdomain, 'A node name.').optional(),
     serviceAccountName: s
@@ -53,16 +68,23 @@ export const podSpec = s.object(
       .check(dns1123Subdomain, 'A service account name.')
       .default('default'),
     hostNetwork: s.boolean().optional(),
-    containers: s.array(container, { minItems: 1 }).check((containers, ctx) => {
-      const seen = new Set<string>();
-      containers.forEach((c, i) => {
-        if (seen.has(c.name)) ctx.issue(`[${i}].name`, `duplicate container name ${c.name}`);
-        seen.add(c.name);
-      });
-    }, 'Container names are unique.'),
+    initContainers: s.array(container).check(uniqueNames, 'Container names are unique.').optional(),
+    containers: s
+      .array(container, { minItems: 1 })
+      .check(uniqueNames, 'Container names are unique.'),
   },
   loose,
 );
+
+// The API server names the init container that repeats a container's name.
+export const podSpec = podFields.check((spec, ctx) => {
+  const names = new Set(spec.containers.map((c) => c.name));
+  (spec.initContainers ?? []).forEach((c, i) => {
+    if (names.has(c.name)) {
+      ctx.issue(`initContainers[${i}].name`, `duplicate container name ${c.name}`);
+    }
+  });
+}, 'Container and init container names are unique across the pod.');
 export type PodSpec = Infer<typeof podSpec>;
 
 const podIP = s.object({ ip: s.string().check(ipAddress) }, loose);

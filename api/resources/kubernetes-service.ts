@@ -1,6 +1,6 @@
 /**
- * Service (core/v1): the fields the mesh reads (selector, ports, cluster IPs, type), with the
- * API server's port rules. Every other field is accepted unchecked.
+ * Service (core/v1): the fields the mesh reads (selector, ports, cluster IPs, type, traffic
+ * policies), with the API server's port rules. Every other field is accepted unchecked.
  */
 import { dns1123Label, isIPAddress, labels, s } from '../schema/index.js';
 import type { Check, CheckContext, Infer } from '../schema/index.js';
@@ -32,6 +32,10 @@ export type ServicePort = Infer<typeof servicePort>;
 export const SERVICE_TYPES = ['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'] as const;
 export type ServiceType = (typeof SERVICE_TYPES)[number];
 
+/** `Local` keeps traffic from inside the cluster on the client's node. */
+export const INTERNAL_TRAFFIC_POLICIES = ['Cluster', 'Local'] as const;
+export type InternalTrafficPolicy = (typeof INTERNAL_TRAFFIC_POLICIES)[number];
+
 const serviceFields = s.object(
   {
     selector: s.map(s.string()).check(labels, 'Label keys and values.').optional(),
@@ -41,6 +45,11 @@ const serviceFields = s.object(
     type: s.enumOf(...SERVICE_TYPES).default('ClusterIP'),
     ipFamilies: s.array(s.enumOf('IPv4', 'IPv6'), { maxItems: 2 }).optional(),
     externalName: s.string().optional(),
+    internalTrafficPolicy: s.enumOf(...INTERNAL_TRAFFIC_POLICIES).optional(),
+    // PreferClose, PreferSameZone, PreferSameNode; Kubernetes adds values over releases.
+    trafficDistribution: s.string().optional(),
+    // Endpoints are published before their pods are ready.
+    publishNotReadyAddresses: s.boolean().optional(),
   },
   loose,
 );

@@ -66,6 +66,82 @@ t.test('a ServiceAccount is read with the fields Kubernetes adds to it', async (
   t.equal(parsed(sa).type, 'ServiceAccount');
 });
 
+// ---- Metadata ----
+
+const replicaSet = {
+  apiVersion: 'apps/v1',
+  kind: 'ReplicaSet',
+  name: 'reviews-v1-7d4f8b9c6d',
+  uid: '5f3c1a2e-0b7d-4e8a-9c1f-2d6e8a4b7c90',
+};
+
+/** A pod with these metadata fields beside its name and namespace. */
+function podMeta(fields: object) {
+  const doc = pod({ containers: [app] });
+  return { ...doc, metadata: { ...doc.metadata, ...fields } };
+}
+
+t.test('metadata keeps who owns an object and whether it is being deleted', async (t) => {
+  const resource = parsed(
+    podMeta({
+      generateName: 'reviews-v1-7d4f8b9c6d-',
+      ownerReferences: [{ ...replicaSet, controller: true, blockOwnerDeletion: true }],
+      deletionTimestamp: '2024-06-01T12:00:00Z',
+      deletionGracePeriodSeconds: 30,
+      finalizers: ['example.com/cleanup'],
+      managedFields: [{ manager: 'kube-controller-manager', operation: 'Update' }],
+    }),
+  );
+  t.strictSame(resource.metadata, {
+    name: 'reviews-v1-abc',
+    namespace: 'bookinfo',
+    labels: { app: 'reviews' },
+    generateName: 'reviews-v1-7d4f8b9c6d-',
+    ownerReferences: [{ ...replicaSet, controller: true, blockOwnerDeletion: true }],
+    deletionTimestamp: '2024-06-01T12:00:00Z',
+  });
+});
+
+t.test('an owner reference names its owner fully and ignores other fields', async (t) => {
+  t.strictSame(
+    parsed(podMeta({ ownerReferences: [{ ...replicaSet, note: 'x' }] })).metadata.ownerReferences,
+    [replicaSet],
+  );
+  t.same(problems(podMeta({ ownerReferences: [{ kind: 'ReplicaSet', name: '', uid: 'u' }] })), [
+    ['metadata.ownerReferences[0].apiVersion', 'is required'],
+    ['metadata.ownerReferences[0].name', 'must not be empty'],
+  ]);
+  t.same(problems(podMeta({ ownerReferences: [{ ...replicaSet, controller: 'yes' }] })), [
+    ['metadata.ownerReferences[0].controller', 'must be a boolean'],
+  ]);
+});
+
+t.test('at most one owner of an object is its controller', async (t) => {
+  const job = { apiVersion: 'batch/v1', kind: 'Job', name: 'migrate', uid: 'u-2' };
+  t.same(
+    problems(podMeta({ ownerReferences: [{ ...replicaSet, controller: true }, job] })),
+    [],
+    'a second owner that is not the controller',
+  );
+  t.same(
+    problems(
+      podMeta({
+        ownerReferences: [
+          { ...replicaSet, controller: true },
+          { ...job, controller: false },
+          { ...job, controller: true },
+        ],
+      }),
+    ),
+    [
+      [
+        'metadata.ownerReferences[2].controller',
+        'only one owner may be the controller; ReplicaSet reviews-v1-7d4f8b9c6d already is',
+      ],
+    ],
+  );
+});
+
 // ---- Pod ----
 
 t.test('a Pod keeps the fields the mesh reads and accepts every other field', async (t) => {
@@ -124,6 +200,43 @@ t.test('a Pod has at least one container, each named once', async (t) => {
   ]);
   t.same(problems(pod({ containers: [{ ...app, name: 'Reviews' }] })), [
     ['spec.containers[0].name', 'must be a DNS-1123 label'],
+  ]);
+});
+
+t.test('init containers are kept with their restart policy and ports', async (t) => {
+  const proxy = {
+    name: 'proxy',
+    image: 'proxy:1',
+    restartPolicy: 'Always',
+    ports: [{ name: 'http-proxy', containerPort: 15001 }],
+  };
+  const setup = { name: 'setup', image: 'busybox', command: ['true'] };
+  const spec = parsed(pod({ initContainers: [setup, proxy], containers: [app] })).spec as PodSpec;
+  t.strictSame(spec.initContainers, [
+    { name: 'setup', image: 'busybox' },
+    { ...proxy, ports: [{ name: 'http-proxy', containerPort: 15001, protocol: 'TCP' }] },
+  ]);
+  t.same(
+    problems(
+      pod({ initContainers: [{ ...proxy, restartPolicy: 'Sometimes' }], containers: [app] }),
+    ),
+    [['spec.initContainers[0].restartPolicy', 'must be one of Always, OnFailure, Never']],
+  );
+  t.same(
+    problems(
+      pod({ initContainers: [{ ...proxy, ports: [{ containerPort: 0 }] }], containers: [app] }),
+    ),
+    [['spec.initContainers[0].ports[0].containerPort', 'must be between 1 and 65535']],
+  );
+});
+
+t.test('container names are unique across containers and init containers', async (t) => {
+  t.same(
+    problems(pod({ initContainers: [{ name: 'setup' }, { name: 'setup' }], containers: [app] })),
+    [['spec.initContainers[1].name', 'duplicate container name setup']],
+  );
+  t.same(problems(pod({ initContainers: [{ name: 'reviews' }], containers: [app] })), [
+    ['spec.initContainers[0].name', 'duplicate container name reviews'],
   ]);
 });
 
@@ -226,6 +339,33 @@ t.test('a Service keeps selector and ports and accepts every other field', async
   });
   t.same(problems(service({ selector: { 'bad key': 'x' } })), [
     ['spec.selector["bad key"]', 'must be a valid label key'],
+  ]);
+});
+
+t.test('a Service keeps its traffic policies', async (t) => {
+  const spec = parsed(
+    service({
+      selector: { app: 'reviews' },
+      internalTrafficPolicy: 'Local',
+      trafficDistribution: 'PreferClose',
+      publishNotReadyAddresses: true,
+    }),
+  ).spec as ServiceSpec;
+  t.strictSame(spec, {
+    selector: { app: 'reviews' },
+    type: 'ClusterIP',
+    internalTrafficPolicy: 'Local',
+    trafficDistribution: 'PreferClose',
+    publishNotReadyAddresses: true,
+  });
+  t.same(problems(service({ internalTrafficPolicy: 'Node' })), [
+    ['spec.internalTrafficPolicy', 'must be one of Cluster, Local'],
+  ]);
+  t.same(problems(service({ publishNotReadyAddresses: 'true' })), [
+    ['spec.publishNotReadyAddresses', 'must be a boolean'],
+  ]);
+  t.same(problems(service({ trafficDistribution: 7 })), [
+    ['spec.trafficDistribution', 'must be a string'],
   ]);
 });
 

@@ -9,9 +9,21 @@ import { podSpec, podStatus } from './kubernetes-pod.js';
 import { serviceSpec } from './kubernetes-service.js';
 import type { ResourceDefinition } from './types.js';
 
-export type { Container, ContainerPort, PodPhase, PodSpec, PodStatus } from './kubernetes-pod.js';
+export type {
+  Container,
+  ContainerPort,
+  ContainerRestartPolicy,
+  PodPhase,
+  PodSpec,
+  PodStatus,
+} from './kubernetes-pod.js';
 export type { Protocol } from './kubernetes-ports.js';
-export type { ServicePort, ServiceSpec, ServiceType } from './kubernetes-service.js';
+export type {
+  InternalTrafficPolicy,
+  ServicePort,
+  ServiceSpec,
+  ServiceType,
+} from './kubernetes-service.js';
 export { podSpec, podStatus, serviceSpec };
 
 const loose = { unknownFields: 'ignore' } as const;

@@ -5,10 +5,11 @@
  */
 import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments } from 'yaml';
 import type { Document, Node } from 'yaml';
-import { dns1123Label, dns1123Subdomain, labels, parse, parsePath, s } from '../schema/index.js';
+import { dns1123Label, dns1123Subdomain, parse, parsePath } from '../schema/index.js';
 import type { Issue } from '../schema/index.js';
 import { ResourceError } from './errors.js';
 import type { AnyResource } from './index.js';
+import { objectMeta } from './object-meta.js';
 import { registry as defaultRegistry, splitApiVersion } from './registry.js';
 import type { ResourceRegistry } from './registry.js';
 import type { ObjectMeta, ResourceDefinition, SourcePosition } from './types.js';
@@ -22,21 +23,6 @@ export interface ValidateResult {
   resource?: AnyResource;
   errors: ResourceError[];
 }
-
-const objectMeta = s.object(
-  {
-    name: s.string(),
-    namespace: s.string().check(dns1123Label, 'A namespace name.').optional(),
-    labels: s.map(s.string()).check(labels, 'Keys and values follow label syntax.').optional(),
-    annotations: s.map(s.string()).optional(),
-    uid: s.string().optional(),
-    generation: s.integer().optional(),
-    resourceVersion: s.string().optional(),
-    creationTimestamp: s.string().optional(),
-  },
-  // Objects read back from a cluster carry managedFields, ownerReferences and more.
-  { unknownFields: 'ignore' },
-);
 
 /** The fields every resource has at the top level. */
 const ENVELOPE = new Set(['apiVersion', 'kind', 'metadata', 'spec', 'status']);

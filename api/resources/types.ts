@@ -5,8 +5,21 @@
  */
 import type { Schema } from '../schema/index.js';
 
+/** An object that owns this one; at most one of an object's owners is its controller. */
+export interface OwnerReference {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+  /** The owner manages this object (a ReplicaSet its pods, a Job its pods). */
+  controller?: boolean;
+  blockOwnerDeletion?: boolean;
+}
+
 export interface ObjectMeta {
   name: string;
+  /** The prefix the API server made `name` from, when a controller asked it to. */
+  generateName?: string;
   namespace?: string;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
@@ -14,6 +27,9 @@ export interface ObjectMeta {
   generation?: number;
   resourceVersion?: string;
   creationTimestamp?: string;
+  /** Set once deletion is asked for; the object lives on while it shuts down. */
+  deletionTimestamp?: string;
+  ownerReferences?: OwnerReference[];
 }
 
 /** Where a resource came from, when it came from a file. Lines count from 1. */

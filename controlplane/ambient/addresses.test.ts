@@ -39,6 +39,10 @@ interface PodFixture {
   ip?: string | undefined;
   ready?: boolean;
   phase?: string;
+  /** More metadata fields, as YAML lines indented by two spaces. */
+  metadata?: string;
+  /** spec.initContainers, as a YAML flow sequence. */
+  initContainers?: string;
 }
 
 function pod(p: PodFixture = {}): string {
@@ -56,9 +60,11 @@ metadata:
   name: ${p.name ?? 'reviews-v1'}
   namespace: ${p.namespace ?? 'shop'}
   labels: ${JSON.stringify(p.labels ?? { app: 'reviews', version: 'v1' })}
+${p.metadata ?? ''}
 spec:
   nodeName: node-1
   serviceAccountName: bookinfo-reviews
+  initContainers: ${p.initContainers ?? '[]'}
   containers:
     - name: reviews
       ports: [{ name: http-web, containerPort: 9080 }]
@@ -78,6 +84,20 @@ spec:
   ports:
     - { name: http, port: 9080, targetPort: http-web }
     - { name: grpc-api, port: 7070 }`;
+}
+
+/** The reviews Service selecting app=reviews, with these spec lines (indented by two). */
+function serviceWith(spec: string, annotations: Record<string, string> = {}): string {
+  return `apiVersion: v1
+kind: Service
+metadata:
+  name: reviews
+  namespace: shop
+  annotations: ${JSON.stringify(annotations)}
+spec:
+  selector: { app: reviews }
+  clusterIP: 10.96.0.10
+  ${spec}`;
 }
 
 function waypoint(name: string, namespace = 'shop', waypointFor?: string, from = 'Same'): string {
@@ -199,6 +219,70 @@ t.test(
     t.same(Object.keys(render(pod({ ip: '10.0.0.1', phase: 'Succeeded' }))), []);
   },
 );
+
+t.test('a terminating pod is unhealthy even while it reports Ready', async (t) => {
+  const rendered = render(
+    pod({ ip: '10.0.0.1', metadata: "  deletionTimestamp: '2024-06-01T12:00:00Z'" }),
+  );
+  t.equal(workloadOf(rendered)?.status, 'UNHEALTHY');
+});
+
+t.test('a pod made by a Deployment carries the Deployment’s workload name', async (t) => {
+  const rendered = render(
+    pod({
+      ip: '10.0.0.1',
+      name: 'reviews-v1-7d4f8b9c6d-x2x9k',
+      labels: { 'pod-template-hash': '7d4f8b9c6d' },
+      metadata: `  generateName: reviews-v1-7d4f8b9c6d-
+  ownerReferences:
+    - apiVersion: apps/v1
+      kind: ReplicaSet
+      name: reviews-v1-7d4f8b9c6d
+      uid: 5f3c1a2e-0b7d-4e8a-9c1f-2d6e8a4b7c90
+      controller: true`,
+    }),
+  );
+  const workload = workloadOf(rendered, 'Kubernetes//Pod/shop/reviews-v1-7d4f8b9c6d-x2x9k');
+  t.strictSame(
+    [workload?.name, workload?.workloadName, workload?.canonicalName, workload?.canonicalRevision],
+    ['reviews-v1-7d4f8b9c6d-x2x9k', 'reviews-v1', 'reviews-v1', 'latest'],
+    'the workload name also stands in for the canonical name',
+  );
+});
+
+t.test('the workload-name label wins over the pod’s controller', async (t) => {
+  const rendered = render(
+    pod({
+      ip: '10.0.0.1',
+      name: 'db-0',
+      labels: { app: 'db', 'service.istio.io/workload-name': 'db-primary' },
+      metadata: `  generateName: db-
+  ownerReferences: [{ apiVersion: apps/v1, kind: StatefulSet, name: db, uid: u1, controller: true }]`,
+    }),
+  );
+  t.equal(workloadOf(rendered, 'Kubernetes//Pod/shop/db-0')?.workloadName, 'db-primary');
+});
+
+t.test('a named target port resolves through a native sidecar’s ports', async (t) => {
+  const rendered = render(
+    pod({
+      ip: '10.0.0.1',
+      initContainers:
+        '[{ name: proxy, restartPolicy: Always, ports: [{ name: http-proxy, containerPort: 15001 }] }]',
+    }),
+    serviceWith(`ports:
+    - { name: http, port: 9080, targetPort: http-web }
+    - { name: proxy, port: 80, targetPort: http-proxy }`),
+  );
+  t.strictSame(workloadOf(rendered)?.services, {
+    [SVC]: {
+      ports: [
+        { servicePort: 9080, targetPort: 9080 },
+        { servicePort: 80, targetPort: 15001 },
+      ],
+    },
+  });
+});
 
 t.test('an IPv6 pod carries its 16-byte address', async (t) => {
   const rendered = render(pod({ ip: 'fd00::a' }));
@@ -382,6 +466,88 @@ spec:
   location: MESH_INTERNAL`);
   t.strictSame(serviceOf(rendered, 'shop/legacy.internal')?.loadBalancing, {
     mode: 'PASSTHROUGH',
+    healthPolicy: 'ALLOW_ALL',
+  });
+});
+
+const ZONE_FIRST = ['NETWORK', 'REGION', 'ZONE'];
+
+t.test('trafficDistribution PreferClose prefers the closest zone and fails over', async (t) => {
+  const rendered = render(serviceWith('trafficDistribution: PreferClose'));
+  t.strictSame(serviceOf(rendered)?.loadBalancing, {
+    routingPreference: ZONE_FIRST,
+    mode: 'FAILOVER',
+  });
+  const sameNode = render(serviceWith('trafficDistribution: PreferSameNode'));
+  t.strictSame(serviceOf(sameNode)?.loadBalancing, {
+    routingPreference: [...ZONE_FIRST, 'SUBZONE', 'NODE'],
+    mode: 'FAILOVER',
+  });
+});
+
+t.test(
+  'the trafficDistribution field wins over the traffic-distribution annotations',
+  async (t) => {
+    const annotation = 'networking.istio.io/traffic-distribution';
+    const rendered = render(
+      `apiVersion: v1
+kind: Namespace
+metadata: { name: shop, annotations: { ${annotation}: PreferClose } }`,
+      serviceWith('trafficDistribution: PreferSameNode', { [annotation]: 'PreferClose' }),
+    );
+    t.strictSame(serviceOf(rendered)?.loadBalancing, {
+      routingPreference: [...ZONE_FIRST, 'SUBZONE', 'NODE'],
+      mode: 'FAILOVER',
+    });
+    const byAnnotation = render(serviceWith('ports: []', { [annotation]: 'prefersamenode' }));
+    t.strictSame(serviceOf(byAnnotation)?.loadBalancing, {
+      routingPreference: [...ZONE_FIRST, 'SUBZONE', 'NODE'],
+      mode: 'FAILOVER',
+    });
+  },
+);
+
+t.test(
+  'internalTrafficPolicy Local keeps traffic on the node, whatever the distribution',
+  async (t) => {
+    const rendered = render(
+      serviceWith(`internalTrafficPolicy: Local
+  trafficDistribution: PreferClose`),
+    );
+    t.strictSame(serviceOf(rendered)?.loadBalancing, {
+      routingPreference: ['NODE'],
+      mode: 'STRICT',
+    });
+    const cluster = render(serviceWith('internalTrafficPolicy: Cluster'));
+    t.equal(serviceOf(cluster)?.loadBalancing, undefined, 'Cluster is the default: no preference');
+  },
+);
+
+t.test('publishNotReadyAddresses lets clients use endpoints that are not ready', async (t) => {
+  const rendered = render(
+    pod({ ip: '10.0.0.1', ready: false }),
+    serviceWith('publishNotReadyAddresses: true'),
+  );
+  t.strictSame(serviceOf(rendered)?.loadBalancing, { healthPolicy: 'ALLOW_ALL' });
+  // The pod itself stays unhealthy, as in Istio: only this service relaxes the health policy.
+  t.equal(workloadOf(rendered)?.status, 'UNHEALTHY');
+  t.strictSame(Object.keys(workloadOf(rendered)?.services ?? {}), [SVC]);
+  const withLocality = render(
+    serviceWith(`publishNotReadyAddresses: true
+  internalTrafficPolicy: Local`),
+  );
+  t.strictSame(serviceOf(withLocality)?.loadBalancing, {
+    routingPreference: ['NODE'],
+    mode: 'STRICT',
+    healthPolicy: 'ALLOW_ALL',
+  });
+  const zone = render(
+    serviceWith(`publishNotReadyAddresses: true
+  trafficDistribution: PreferClose`),
+  );
+  t.strictSame(serviceOf(zone)?.loadBalancing, {
+    routingPreference: ZONE_FIRST,
+    mode: 'FAILOVER',
     healthPolicy: 'ALLOW_ALL',
   });
 });

@@ -15,7 +15,7 @@ import type {
   Port,
   Service,
 } from '../../api/gen/istio/workload/workload_pb.js';
-import { INGRESS_USE_WAYPOINT, TRAFFIC_DISTRIBUTION } from '../model/labels.js';
+import { INGRESS_USE_WAYPOINT } from '../model/labels.js';
 import type { Labels, NamespaceInfo } from '../model/namespaces.js';
 import type { MeshService } from '../model/services.js';
 import { ipPrefix } from './address-bytes.js';
@@ -52,38 +52,32 @@ function ports(service: MeshService): Port[] {
   );
 }
 
-/**
- * Locality preferences from `networking.istio.io/traffic-distribution` on the service, else
- * its namespace (Istio's GetTrafficDistribution for these two sources).
- */
-function trafficDistribution(service: MeshService, namespace: NamespaceInfo | undefined) {
-  const value = (
-    service.annotations[TRAFFIC_DISTRIBUTION] ??
-    namespace?.annotations[TRAFFIC_DISTRIBUTION] ??
-    ''
-  ).toLowerCase();
-  const zone = [LoadBalancing_Scope.NETWORK, LoadBalancing_Scope.REGION, LoadBalancing_Scope.ZONE];
-  switch (value) {
-    case 'preferclose':
-    case 'prefersamezone':
+const ZONE_FIRST = [
+  LoadBalancing_Scope.NETWORK,
+  LoadBalancing_Scope.REGION,
+  LoadBalancing_Scope.ZONE,
+] as const;
+
+/** Istio's presets: fail over from the closest endpoints outward, never refuse. */
+function distributionPreference(service: MeshService): LoadBalancing | undefined {
+  switch (service.trafficDistribution) {
+    case 'PreferSameZone':
       return create(LoadBalancingSchema, {
-        routingPreference: zone,
+        routingPreference: [...ZONE_FIRST],
         mode: LoadBalancing_Mode.FAILOVER,
       });
-    case 'prefersamenode':
+    case 'PreferSameNode':
       return create(LoadBalancingSchema, {
-        routingPreference: [...zone, LoadBalancing_Scope.SUBZONE, LoadBalancing_Scope.NODE],
+        routingPreference: [...ZONE_FIRST, LoadBalancing_Scope.SUBZONE, LoadBalancing_Scope.NODE],
         mode: LoadBalancing_Mode.FAILOVER,
       });
-    default:
+    case 'Any':
       return undefined;
   }
 }
 
-function loadBalancing(
-  service: MeshService,
-  namespace: NamespaceInfo | undefined,
-): LoadBalancing | undefined {
+/** Istio's load balancing for a service (constructService, constructServiceEntries). */
+function loadBalancing(service: MeshService): LoadBalancing | undefined {
   const { resource } = service;
   // Resolution NONE: the client connects to the address it asked for.
   if (resource.type === 'ServiceEntry' && (resource.spec.resolution ?? 'NONE') === 'NONE') {
@@ -92,7 +86,20 @@ function loadBalancing(
       healthPolicy: LoadBalancing_HealthPolicy.ALLOW_ALL,
     });
   }
-  return trafficDistribution(service, namespace);
+  // internalTrafficPolicy Local wins over any traffic distribution: the node's own
+  // endpoints, or none at all.
+  const lb = service.nodeLocal
+    ? create(LoadBalancingSchema, {
+        routingPreference: [LoadBalancing_Scope.NODE],
+        mode: LoadBalancing_Mode.STRICT,
+      })
+    : distributionPreference(service);
+  if (!service.publishNotReadyAddresses) return lb;
+  // Endpoints that are not ready stay UNHEALTHY on their workloads (a pod may back other
+  // services); this service alone lets clients use them.
+  const allowAll = lb ?? create(LoadBalancingSchema, {});
+  allowAll.healthPolicy = LoadBalancing_HealthPolicy.ALLOW_ALL;
+  return allowAll;
 }
 
 function ipFamilies(service: MeshService): IPFamilies {
@@ -119,7 +126,7 @@ export function serviceMessage(
   options: AddressOptions,
 ): Service {
   const waypoint = waypointAddress(service.waypoint, options.network);
-  const lb = loadBalancing(service, namespace);
+  const lb = loadBalancing(service);
   const subjectAltNames =
     service.resource.type === 'ServiceEntry' ? (service.resource.spec.subjectAltNames ?? []) : [];
   return create(ServiceSchema, {

@@ -100,7 +100,7 @@ export function podWorkloadMessage(
   if (pod.terminal || pod.ips.length === 0) return undefined;
   const addresses = pod.ips.map(ipBytes).filter((b): b is Uint8Array => b !== undefined);
   if (addresses.length !== pod.ips.length) return undefined;
-  const workloadName = pod.labels[WORKLOAD_NAME] ?? pod.name;
+  const { workloadName } = pod;
   const waypoint = waypointAddress(pod.waypoint, options.network);
   const native = tunnel(pod.labels, pod.annotations);
   return create(WorkloadSchema, {
@@ -122,7 +122,8 @@ export function podWorkloadMessage(
     workloadName,
     services: services(pod.services),
     authorizationPolicies: policies(pod.namespace, pod.labels),
-    status: pod.ready ? WorkloadStatus.HEALTHY : WorkloadStatus.UNHEALTHY,
+    // A terminating pod may still report Ready; Istio marks it unhealthy all the same.
+    status: pod.ready && !pod.terminating ? WorkloadStatus.HEALTHY : WorkloadStatus.UNHEALTHY,
     clusterId: options.clusterId,
     networkMode: pod.hostNetwork ? NetworkMode.HOST_NETWORK : NetworkMode.STANDARD,
   });

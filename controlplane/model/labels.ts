@@ -50,5 +50,11 @@ export const CANONICAL_REVISION_LABELS = [
 ] as const;
 /** Overrides the workload name derived from the object. */
 export const WORKLOAD_NAME = 'service.istio.io/workload-name';
+/** Set by Kubernetes on a Deployment's pods: the suffix of their ReplicaSet's name. */
+export const POD_TEMPLATE_HASH = 'pod-template-hash';
+/** The same, set by Argo Rollouts on a Rollout's pods. */
+export const ROLLOUTS_POD_TEMPLATE_HASH = 'rollouts-pod-template-hash';
+/** Set by OpenShift on a DeploymentConfig's pods: the DeploymentConfig's name. */
+export const DEPLOYMENT_CONFIG = 'deploymentconfig';
 /** On an auto-registered WorkloadEntry: the WorkloadGroup it belongs to. */
 export const AUTO_REGISTRATION_GROUP = 'istio.io/autoRegistrationGroup';

@@ -214,3 +214,113 @@ metadata: { name: alias, namespace: shop }
 spec: { type: ExternalName, externalName: example.com }`);
   t.same(m.services, []);
 });
+
+t.test('a pod made by a Deployment belongs to the Deployment’s workload', async (t) => {
+  const m = model(`apiVersion: v1
+kind: Pod
+metadata:
+  name: reviews-v1-7d4f8b9c6d-x2x9k
+  generateName: reviews-v1-7d4f8b9c6d-
+  namespace: shop
+  labels: { app: reviews, pod-template-hash: 7d4f8b9c6d }
+  ownerReferences:
+    - { apiVersion: apps/v1, kind: ReplicaSet, name: reviews-v1-7d4f8b9c6d, uid: u1, controller: true }
+spec:
+  containers: [{ name: app }]`);
+  t.same(
+    m.pods.map((p) => [p.name, p.workloadName]),
+    [['reviews-v1-7d4f8b9c6d-x2x9k', 'reviews-v1']],
+  );
+});
+
+t.test('a pod whose deletion was asked for is terminating', async (t) => {
+  const m = model(
+    pod('leaving', { app: 'reviews' }).replace(
+      'namespace: shop,',
+      "namespace: shop, deletionTimestamp: '2024-06-01T12:00:00Z',",
+    ),
+    pod('staying', { app: 'reviews' }),
+  );
+  t.same(
+    m.pods.map((p) => [p.name, p.terminating]),
+    [
+      ['leaving', true],
+      ['staying', false],
+    ],
+  );
+});
+
+t.test('a named target port resolves through a native sidecar’s ports', async (t) => {
+  const withInit = (restartPolicy: string) => `apiVersion: v1
+kind: Pod
+metadata: { name: proxied-${restartPolicy.toLowerCase()}, namespace: shop, labels: { app: proxied } }
+spec:
+  initContainers:
+    - { name: proxy, restartPolicy: ${restartPolicy}, ports: [{ name: http-proxy, containerPort: 15001 }] }
+  containers: [{ name: app, ports: [{ name: http-web, containerPort: 8080 }] }]`;
+  const m = model(
+    withInit('Always'),
+    withInit('Never'),
+    `apiVersion: v1
+kind: Service
+metadata: { name: proxied, namespace: shop }
+spec:
+  selector: { app: proxied }
+  ports:
+    - { name: http, port: 80, targetPort: http-web }
+    - { name: proxy, port: 81, targetPort: http-proxy }`,
+  );
+  t.same(
+    (m.endpoints.get('shop/proxied.shop.svc.cluster.local') ?? []).map((e) => [
+      (e.workload as { name: string }).name,
+      e.ports,
+    ]),
+    [
+      [
+        'proxied-always',
+        [
+          { servicePort: 80, targetPort: 8080 },
+          { servicePort: 81, targetPort: 15001 },
+        ],
+      ],
+      // An init container that runs to completion serves nothing.
+      ['proxied-never', [{ servicePort: 80, targetPort: 8080 }]],
+    ],
+  );
+});
+
+t.test('a Service carries its traffic policies into the model', async (t) => {
+  const m = model(
+    `apiVersion: v1
+kind: Namespace
+metadata: { name: shop, annotations: { networking.istio.io/traffic-distribution: PreferSameNode } }`,
+    `apiVersion: v1
+kind: Service
+metadata: { name: local, namespace: shop }
+spec:
+  internalTrafficPolicy: Local
+  trafficDistribution: PreferClose
+  publishNotReadyAddresses: true
+  ports: [{ port: 80 }]`,
+    service('plain', { app: 'plain' }),
+    serviceEntry('external', 'api.example.com'),
+  );
+  t.same(
+    m.services.map((s) => [s.name, s.trafficDistribution, s.nodeLocal, s.publishNotReadyAddresses]),
+    [
+      ['external', 'PreferSameNode', false, false],
+      ['local', 'PreferSameZone', true, true],
+      // The namespace annotation applies where the service says nothing.
+      ['plain', 'PreferSameNode', false, false],
+    ],
+  );
+});
+
+t.test('a service’s endpoints include its pods that are not ready', async (t) => {
+  const m = model(pod('warming', { app: 'reviews' }), service('reviews', { app: 'reviews' }));
+  const endpoints = m.endpoints.get('shop/reviews.shop.svc.cluster.local') ?? [];
+  t.same(
+    endpoints.map(({ workload }) => workload.kind === 'Pod' && [workload.name, workload.ready]),
+    [['warming', false]],
+  );
+});

@@ -1,5 +1,7 @@
 import type { ServiceEntryResource, ServiceResource } from '../../api/resources/index.js';
 import type { Labels, NamespaceInfo } from './namespaces.js';
+import { trafficDistribution } from './traffic-distribution.js';
+import type { TrafficDistribution } from './traffic-distribution.js';
 import { bindServiceWaypoint } from './waypoints.js';
 import type { Waypoint, WaypointBinding } from './waypoints.js';
 
@@ -45,6 +47,12 @@ export interface MeshService {
   /** Virtual IPs (Service) or IPs and CIDRs (ServiceEntry). */
   readonly addresses: readonly string[];
   readonly ports: readonly MeshServicePort[];
+  /** Which endpoints clients prefer (Istio's GetTrafficDistribution). */
+  readonly trafficDistribution: TrafficDistribution;
+  /** internalTrafficPolicy Local: clients use only endpoints on their own node. */
+  readonly nodeLocal: boolean;
+  /** publishNotReadyAddresses: clients may use endpoints that are not ready. */
+  readonly publishNotReadyAddresses: boolean;
   readonly waypoint: WaypointBinding;
   /** Wins lookups of its hostname for clients whose namespace has no service of that name. */
   readonly canonical: boolean;
@@ -74,6 +82,7 @@ export function kubernetesService(
   if (spec.type === 'ExternalName') return undefined;
   const ns = metadata.namespace ?? 'default';
   const labels = metadata.labels ?? {};
+  const annotations = metadata.annotations ?? {};
   const clusterIPs =
     spec.clusterIPs !== undefined && spec.clusterIPs.length > 0
       ? spec.clusterIPs
@@ -84,7 +93,7 @@ export function kubernetesService(
     name: metadata.name,
     hostname: kubernetesServiceHostname(metadata.name, ns, domainSuffix),
     labels,
-    annotations: metadata.annotations ?? {},
+    annotations,
     selector: nonEmpty(spec.selector),
     addresses: clusterIPs.filter((ip) => ip !== '' && ip !== 'None'),
     ports: (spec.ports ?? []).map((p) => ({
@@ -96,6 +105,13 @@ export function kubernetesService(
       protocol: p.protocol,
       appProtocol: p.appProtocol,
     })),
+    trafficDistribution: trafficDistribution(
+      spec.trafficDistribution,
+      annotations,
+      namespace?.annotations,
+    ),
+    nodeLocal: spec.internalTrafficPolicy === 'Local',
+    publishNotReadyAddresses: spec.publishNotReadyAddresses ?? false,
     waypoint: bindServiceWaypoint({ namespace: ns, labels }, namespace, waypoints),
     canonical: true,
     resource,
@@ -111,7 +127,10 @@ export function serviceEntryServices(
   const { spec, metadata } = resource;
   const ns = metadata.namespace ?? 'default';
   const labels = metadata.labels ?? {};
+  const annotations = metadata.annotations ?? {};
   const waypoint = bindServiceWaypoint({ namespace: ns, labels }, namespace, waypoints);
+  // A ServiceEntry has no spec field for it; only the annotations choose.
+  const distribution = trafficDistribution(undefined, annotations, namespace?.annotations);
   const ports: MeshServicePort[] = (spec.ports ?? []).map((p) => ({
     name: p.name,
     port: p.number,
@@ -126,10 +145,13 @@ export function serviceEntryServices(
     name: metadata.name,
     hostname,
     labels,
-    annotations: metadata.annotations ?? {},
+    annotations,
     selector: nonEmpty(spec.workloadSelector?.labels),
     addresses: spec.addresses ?? [],
     ports,
+    trafficDistribution: distribution,
+    nodeLocal: false,
+    publishNotReadyAddresses: false,
     waypoint,
     canonical: false,
     resource,

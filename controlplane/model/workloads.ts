@@ -11,6 +11,7 @@ import type { Labels, NamespaceInfo } from './namespaces.js';
 import type { MeshService, MeshServicePort, PortMapping } from './services.js';
 import { bindWorkloadWaypoint, waypointKey } from './waypoints.js';
 import type { Waypoint, WaypointBinding } from './waypoints.js';
+import { podWorkloadName } from './workload-name.js';
 
 /** A service a workload backs, with the ports it serves it on. */
 export interface ServiceMembership {
@@ -22,6 +23,8 @@ export interface PodWorkload {
   readonly kind: 'Pod';
   readonly namespace: string;
   readonly name: string;
+  /** What telemetry calls the workload: its Deployment, StatefulSet, … (see workload-name.ts). */
+  readonly workloadName: string;
   readonly labels: Labels;
   readonly annotations: Labels;
   /** status.podIPs, else status.podIP. */
@@ -34,6 +37,8 @@ export interface PodWorkload {
   readonly ready: boolean;
   /** Succeeded or Failed: the pod will never run again. */
   readonly terminal: boolean;
+  /** Its deletion was asked for (metadata.deletionTimestamp): it is shutting down. */
+  readonly terminating: boolean;
   /** The node tunnel captures its traffic. */
   readonly ambient: boolean;
   /** The waypoint for traffic addressed to this pod. */
@@ -146,10 +151,14 @@ function membership(
   return { service, ports };
 }
 
-/** TCP container ports by name. */
+/**
+ * TCP container ports by name (Istio's FindPortName): the pod's containers first, then its
+ * native sidecars, the init containers that keep running (restartPolicy Always).
+ */
 function namedContainerPorts(pod: PodResource): Map<string, number> {
   const named = new Map<string, number>();
-  for (const container of pod.spec.containers) {
+  const sidecars = (pod.spec.initContainers ?? []).filter((c) => c.restartPolicy === 'Always');
+  for (const container of [...pod.spec.containers, ...sidecars]) {
     for (const port of container.ports ?? []) {
       if (port.name !== undefined && port.protocol === 'TCP' && !named.has(port.name)) {
         named.set(port.name, port.containerPort);
@@ -190,6 +199,7 @@ export function podWorkload(resource: PodResource, ctx: WorkloadContext): PodWor
     kind: 'Pod',
     namespace,
     name: metadata.name,
+    workloadName: podWorkloadName(metadata),
     labels,
     annotations,
     ips,
@@ -199,6 +209,7 @@ export function podWorkload(resource: PodResource, ctx: WorkloadContext): PodWor
     phase,
     ready: (status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
     terminal: phase === 'Succeeded' || phase === 'Failed',
+    terminating: metadata.deletionTimestamp !== undefined,
     ambient: isAmbientEnrolled({ labels, annotations, hostNetwork }, ns),
     // A waypoint's own pods are its implementation, never behind a waypoint themselves.
     waypoint:
