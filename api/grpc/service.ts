@@ -35,23 +35,16 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
-/** The client side of one method, by its kind. Unary calls return a promise. */
+/**
+ * The client side of one method, by its kind. Unary calls return a promise; bidi streams the
+ * grpc-js duplex. The mesh's services (CA, ADS) use only these two kinds, so the one-sided
+ * stream kinds have no client (`never`) until a service needs them.
+ */
 export type ClientMethod<T extends MethodShape> = T['methodKind'] extends 'unary'
   ? (request: MessageInitShape<T['input']>, options?: CallOptions) => Promise<Output<T>>
-  : T['methodKind'] extends 'server_streaming'
-    ? (
-        request: MessageInitShape<T['input']>,
-        options?: CallOptions,
-      ) => grpc.ClientReadableStream<Output<T>>
-    : T['methodKind'] extends 'client_streaming'
-      ? (options?: CallOptions) => ClientStreamingCall<Input<T>, Output<T>>
-      : (options?: CallOptions) => grpc.ClientDuplexStream<Input<T>, Output<T>>;
-
-/** A client-streaming call: write requests to `requests`, then await `response`. */
-export interface ClientStreamingCall<I, O> {
-  requests: grpc.ClientWritableStream<I>;
-  response: Promise<O>;
-}
+  : T['methodKind'] extends 'bidi_streaming'
+    ? (options?: CallOptions) => grpc.ClientDuplexStream<Input<T>, Output<T>>
+    : never;
 
 /** A typed client for a whole service: one function per method. */
 export type ServiceClient<M extends GenServiceMethods> = {
@@ -208,39 +201,8 @@ function clientMethod(channel: grpc.Client, method: DescMethod): unknown {
           release = cancelOnAbort(call, options.signal);
         });
     case 'server_streaming':
-      return (request: MessageInitShape<DescMessage>, options: CallOptions = {}) => {
-        const call = channel.makeServerStreamRequest(
-          path,
-          serialize,
-          deserialize,
-          create(method.input, request),
-          options.metadata ?? new grpc.Metadata(),
-          grpcCallOptions(options),
-        );
-        call.once('status', cancelOnAbort(call, options.signal));
-        return call;
-      };
     case 'client_streaming':
-      return (options: CallOptions = {}) => {
-        let settle: (error: grpc.ServiceError | null, value?: unknown) => void = () => {};
-        const response = new Promise((resolve, reject) => {
-          settle = (error, value) =>
-            error ? reject(new GrpcCallError(path, error)) : resolve(value);
-        });
-        const requests = channel.makeClientStreamRequest(
-          path,
-          serialize,
-          deserialize,
-          options.metadata ?? new grpc.Metadata(),
-          grpcCallOptions(options),
-          (error, value) => {
-            release();
-            settle(error, value);
-          },
-        );
-        const release = cancelOnAbort(requests, options.signal);
-        return { requests, response };
-      };
+      return undefined;
     case 'bidi_streaming':
       return (options: CallOptions = {}) => {
         const call = channel.makeBidiStreamRequest(

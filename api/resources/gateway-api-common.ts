@@ -168,3 +168,16 @@ export function reportDuplicates<T>(
     seen.add(key);
   });
 }
+
+/** The HTTP methods the Gateway API names (HTTPRouteMatch.method, CORS allowMethods). */
+export const HTTP_METHODS = [
+  'GET',
+  'HEAD',
+  'POST',
+  'PUT',
+  'DELETE',
+  'CONNECT',
+  'OPTIONS',
+  'TRACE',
+  'PATCH',
+] as const;

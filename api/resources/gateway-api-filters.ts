@@ -7,6 +7,7 @@ import type { CheckContext, Infer } from '../schema/index.js';
 import {
   backendObjectReference,
   headerName,
+  HTTP_METHODS,
   localObjectReference,
   portNumber,
   preciseHostname,
@@ -105,18 +106,6 @@ export const requestMirror = s
   .oneOf(['percent', 'fraction']);
 export type HTTPRequestMirrorFilter = Infer<typeof requestMirror>;
 
-const METHODS = [
-  'GET',
-  'HEAD',
-  'POST',
-  'PUT',
-  'DELETE',
-  'CONNECT',
-  'OPTIONS',
-  'TRACE',
-  'PATCH',
-] as const;
-
 const ORIGIN =
   /(^\*$)|(^(http(s)?):\/\/(((\*\.)?([a-zA-Z0-9-]+\.)*[a-zA-Z0-9-]+|\*)(:([0-9]{1,5}))?)$)/;
 
@@ -148,7 +137,7 @@ export const cors = s.object({
     .optional(),
   allowCredentials: s.boolean().optional(),
   allowMethods: s
-    .array(s.enumOf(...METHODS, '*'), { maxItems: 9 })
+    .array(s.enumOf(...HTTP_METHODS, '*'), { maxItems: 9 })
     .check((v, ctx) => starAlone(v, ctx, 'allowMethods'), '"*" stands alone.')
     .optional(),
   allowHeaders: s

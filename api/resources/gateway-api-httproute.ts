@@ -10,6 +10,7 @@ import {
   gatewayDuration,
   gatewayDurationMs,
   headerName,
+  HTTP_METHODS,
   hostname,
   parentReference,
   reportDuplicates,
@@ -83,18 +84,6 @@ const headerMatch = valueMatch(4096);
 const queryParamMatch = valueMatch(1024);
 export type HTTPHeaderMatch = Infer<typeof headerMatch>;
 export type HTTPQueryParamMatch = Infer<typeof queryParamMatch>;
-
-export const HTTP_METHODS = [
-  'GET',
-  'HEAD',
-  'POST',
-  'PUT',
-  'DELETE',
-  'CONNECT',
-  'OPTIONS',
-  'TRACE',
-  'PATCH',
-] as const;
 
 export const routeMatch = s.object({
   path: pathMatch.default({ ...DEFAULT_PATH }),
