@@ -8,11 +8,11 @@ NPM_STAMP := node_modules/.ambit-installed
 GEN_STAMP := api/gen/.stamp
 PROTOS := $(shell find api/proto -name '*.proto' 2>/dev/null)
 # Debian packages the suites need on a fresh machine.
-APT_PACKAGES := openssl
+APT_PACKAGES := openssl gcc libc6-dev make iproute2 iptables containernetworking-plugins tcpdump util-linux
 # Local tools are called directly, not through npx, so that output stays free of npm chatter.
 BIN := node_modules/.bin
 
-.PHONY: setup build gen lint format test test-unit test-integration demo clean
+.PHONY: setup native build gen lint format test test-unit test-integration demo clean
 
 setup: $(NPM_STAMP) .tools/apt.stamp
 
@@ -37,10 +37,25 @@ $(GEN_STAMP): $(NPM_STAMP) $(PROTOS) buf.gen.yaml buf.yaml
 	$(BIN)/buf generate
 	@touch $@
 
-build: setup gen
+# The core/net addon (N-API, C), compiled by node-gyp against the headers of the Node that
+# runs it (<prefix>/include/node; /usr for Debian's nodejs). With --nodedir nothing is
+# downloaded. The addon file is the stamp: it is rebuilt only when its sources change.
+NODE_DIR ?= $(shell node -p "require('path').resolve(process.execPath, '../..')")
+NATIVE_ADDON := core/net/native/build/Release/ambit_net.node
+
+native: $(NATIVE_ADDON)
+
+$(NATIVE_ADDON): $(NPM_STAMP) core/net/native/ambit_net.c core/net/native/binding.gyp
+	@echo "native: building core/net addon"
+	@test -f $(NODE_DIR)/include/node/node_api.h || \
+	  { echo "native: no Node headers in $(NODE_DIR)/include/node; set NODE_DIR to Node's prefix"; exit 1; }
+	@# stdout is make's directory chatter; compiler warnings and errors arrive on stderr.
+	cd core/net/native && ../../../$(BIN)/node-gyp rebuild --nodedir=$(NODE_DIR) --loglevel=error >/dev/null
+
+build: setup gen native
 	$(BIN)/tsc -p .
 
-lint: setup gen
+lint: setup gen native
 	$(BIN)/eslint --max-warnings 0 .
 	$(BIN)/prettier --check --log-level warn .
 
@@ -59,4 +74,4 @@ demo:
 	@echo "make demo arrives with the local mesh (issue 6)"; exit 1
 
 clean:
-	rm -rf dist api/gen .tools
+	rm -rf dist api/gen .tools core/net/native/build

@@ -1,10 +1,17 @@
 import { MeshError } from '../core/errors.js';
 import { UsageError, type Command, type ExitCode } from './usage.js';
+import { cniAgent } from './commands/cni-agent.js';
 import { controlplane } from './commands/controlplane.js';
 import { validate } from './commands/validate.js';
 import { render } from './commands/render.js';
+import { ztunnel } from './commands/ztunnel.js';
 
-const commands: Record<string, Command> = { controlplane, validate };
+const commands: Record<string, Command> = {
+  controlplane,
+  'cni-agent': cniAgent,
+  ztunnel,
+  validate,
+};
 const experimental: Record<string, Command> = { render };
 
 function help(): string {

@@ -1,6 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
 import type { AddressInfo } from 'node:net';
 import { AdminServer, json } from '../core/admin/server.js';
+import { ConfigView } from '../core/config/config-view.js';
+import type { ConfigSource } from '../core/config/source.js';
 import { identityParts, type Identity, type TrustDomain } from '../core/identity/spiffe.js';
 import type { Logger } from '../core/telemetry/log.js';
 import type { Registry } from '../core/telemetry/metrics.js';
@@ -12,8 +14,6 @@ import { CertificateService } from './ca/service.js';
 import { issueServingCertificate } from './ca/serving.js';
 import { loadPluggedCa, loadSelfSignedCa } from './ca/store.js';
 import type { MeshModel } from './model/mesh-model.js';
-import { ConfigView } from './sources/config-view.js';
-import type { ConfigSource } from './sources/source.js';
 import { XdsServer } from './xds/server.js';
 
 export interface Endpoint {

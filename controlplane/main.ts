@@ -1,13 +1,13 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseDurationMs } from '../api/schema/index.js';
+import { DirectorySource } from '../core/config/directory.js';
 import { MeshError } from '../core/errors.js';
 import { parseTrustDomain } from '../core/identity/spiffe.js';
 import { createLogger } from '../core/telemetry/log.js';
 import { createRegistry } from '../core/telemetry/metrics.js';
 import { StaticTokenAuthenticator } from './auth/static-tokens.js';
 import { ControlPlane, type Endpoint } from './controlplane.js';
-import { DirectorySource } from './sources/directory.js';
 
 export const USAGE = `--config DIR --tokens FILE [flags]
 

@@ -16,12 +16,20 @@ export interface AmbitProcess {
   stop(timeoutMs?: number): Promise<number | null>;
 }
 
+export interface StartOptions {
+  /** Run inside this named network namespace (`ip netns exec`, which execs: same pid). */
+  netns?: string;
+}
+
 /**
  * Starts `ambit ARGS…` as a real process. Teardown kills it whatever the test's outcome, so
  * no process outlives its test.
  */
-export function startAmbit(t: Test, args: string[]): AmbitProcess {
-  const child = spawn(AMBIT_BIN, args, {
+export function startAmbit(t: Test, args: string[], options: StartOptions = {}): AmbitProcess {
+  const [file, argv] = options.netns
+    ? ['ip', ['netns', 'exec', options.netns, AMBIT_BIN, ...args]]
+    : [AMBIT_BIN, args];
+  const child = spawn(file, argv, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: childEnv({ AMBIT_LOG_LEVEL: 'info' }),
   });

@@ -1,0 +1,405 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { Test } from 'tap';
+import { stringify } from 'yaml';
+import { addressPlan } from '../../local/addresses.js';
+import { randomPrefix } from '../../local/names.js';
+import { addPod, removePod, type LocalPod, type PodNetworkOptions } from '../../local/pods.js';
+import { createCluster, type Cluster, type ClusterNode } from '../../local/topology.js';
+import { AMBIT_BIN } from './ambit.js';
+import { startAmbit, type AmbitProcess } from './process.js';
+import { httpGetIn } from './netns.js';
+import { claimCluster, removeCrashedRuns } from './run-owner.js';
+
+/** The control plane's gRPC port on the cluster bridge (Istio's 15012). */
+export const CONTROL_PLANE_PORT = 15012;
+/** A name the control plane's serving certificate always carries (controlplane/ca/serving.ts). */
+export const CONTROL_PLANE_SERVERNAME = 'istiod.istio-system.svc';
+/** ztunnel's readiness port, on every address of its node. */
+export const ZTUNNEL_READINESS_PORT = 15021;
+/** The node agent's /ready, on its node's loopback (Istio's CNI agent uses 8000 too). */
+export const AGENT_ADMIN_PORT = 8000;
+
+export interface MeshOptions {
+  nodes: number;
+  /**
+   * Start the data plane: per node `ambit cni-agent` and `ambit ztunnel` in the node
+   * namespace, and Ambit's CNI plugin at the end of the pod chain. Default true; false
+   * gives the topology and the control plane only.
+   */
+  dataplane?: boolean;
+}
+
+export interface MeshNode extends ClusterNode {
+  /** Holds this node's ztunnel bearer token (the tokens file binds it to the node). */
+  readonly tokenFile: string;
+  readonly agent?: AmbitProcess;
+  readonly ztunnel?: AmbitProcess;
+}
+
+export interface ControlPlaneEndpoint {
+  readonly process: AmbitProcess;
+  /** xDS and CA, gRPC over TLS, on the cluster bridge: `ip:port`. */
+  readonly address: string;
+  /** `http://127.0.0.1:<port>`: /ready, /metrics, /debug/config, /debug/connections. */
+  readonly monitoringUrl: string;
+  /** The root that signed the serving certificate (and every workload certificate). */
+  readonly rootCertFile: string;
+  /** The name to verify the serving certificate against. */
+  readonly servername: string;
+}
+
+export interface ContainerPort {
+  containerPort: number;
+  name?: string;
+}
+
+export interface PodSpec {
+  node: string;
+  namespace: string;
+  name: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  /** Default `default`. */
+  serviceAccount?: string;
+  ports?: (number | ContainerPort)[];
+}
+
+export interface MeshPod extends LocalPod {
+  readonly labels: Record<string, string>;
+  readonly serviceAccount: string;
+}
+
+export interface ServicePort {
+  port: number;
+  /** A number or a container port name; default the same as `port`. */
+  targetPort?: number | string;
+  name?: string;
+  appProtocol?: string;
+}
+
+export interface ServiceSpec {
+  namespace: string;
+  name: string;
+  selector: Record<string, string>;
+  ports: ServicePort[];
+  labels?: Record<string, string>;
+}
+
+export interface MeshService {
+  readonly namespace: string;
+  readonly name: string;
+  readonly clusterIP: string;
+  /** `<name>.<namespace>.svc.cluster.local`. */
+  readonly hostname: string;
+}
+
+export interface Mesh {
+  readonly cluster: Cluster;
+  /** The directory the control plane and node agents watch. */
+  readonly configDir: string;
+  readonly controlPlane: ControlPlaneEndpoint;
+  readonly nodes: readonly MeshNode[];
+  /** Writes (or replaces) `<name>` in the config directory, whole, in one rename. */
+  apply(name: string, yaml: string): Promise<void>;
+  /** Removes `<name>` from the config directory. */
+  remove(name: string): Promise<void>;
+  addNamespace(name: string, labels?: Record<string, string>): Promise<void>;
+  /** Runs the node's CNI chain for a new pod, then writes its Pod object (Running, Ready). */
+  addPod(spec: PodSpec): Promise<MeshPod>;
+  /** CNI DEL and namespace removal, then the Pod object goes. */
+  removePod(pod: MeshPod): Promise<void>;
+  /** Writes a Service with the next VIP from the cluster's service range. */
+  addService(spec: ServiceSpec): Promise<MeshService>;
+  /** Resolves when the control plane, every node agent and every ztunnel report ready. */
+  waitReady(timeoutMs?: number): Promise<void>;
+  /** Kills a node's ztunnel or agent (SIGKILL unless told) and starts a new one in its place. */
+  restart(node: string, program: 'ztunnel' | 'agent', signal?: NodeJS.Signals): Promise<AmbitProcess>;
+}
+
+const STOP_DEADLINE_MS = 3000;
+
+/**
+ * A whole local mesh for one test: a cluster (local/), a config directory and tokens, the
+ * control plane in the root namespace on the cluster bridge, and per node a node agent and
+ * a ztunnel inside the node namespace. Everything goes at the end of the test, pass or
+ * fail; clusters of earlier runs that died before their teardown are removed first.
+ */
+export async function startMesh(t: Test, options: MeshOptions): Promise<Mesh> {
+  const dataplane = options.dataplane ?? true;
+  await removeCrashedRuns();
+  const prefix = randomPrefix();
+  const owner = await claimCluster(prefix);
+  let cluster: Cluster;
+  try {
+    cluster = await createCluster({ prefix, nodes: options.nodes });
+  } catch (err) {
+    await owner.release();
+    throw err;
+  }
+
+  const processes: AmbitProcess[] = [];
+  const pods = new Map<string, MeshPod>();
+  const network: PodNetworkOptions = {
+    ...(dataplane ? { ambitCniDir: dirname(AMBIT_BIN) } : {}),
+    env: { AMBIT_LOG_LEVEL: 'warn' },
+  };
+  t.teardown(async () => {
+    await Promise.all(processes.map((p) => p.stop(STOP_DEADLINE_MS)));
+    const failures: unknown[] = [];
+    for (const pod of pods.values())
+      await removePod(cluster, pod, network).catch((err: unknown) => failures.push(err));
+    await cluster.destroy();
+    await owner.release();
+    if (failures.length > 0) throw new AggregateError(failures, 'CNI DEL failed in teardown');
+  });
+  const start = async (args: string[], netns?: string): Promise<AmbitProcess> => {
+    const started = startAmbit(t, args, netns ? { netns } : {});
+    processes.push(started);
+    if (started.child.pid !== undefined) await owner.addProcess(started.child.pid);
+    return started;
+  };
+
+  const configDir = join(cluster.stateDir, 'config');
+  const controlPlaneState = join(cluster.stateDir, 'controlplane');
+  const tokensFile = join(cluster.stateDir, 'tokens.yaml');
+  await mkdir(configDir);
+  const tokens = cluster.nodes.map((node) => ({
+    token: randomBytes(16).toString('hex'),
+    namespace: 'istio-system',
+    serviceAccount: 'ztunnel',
+    node: node.name,
+  }));
+  await writeFile(tokensFile, stringify(tokens), { mode: 0o600 });
+
+  const address = `${cluster.bridgeIp}:${CONTROL_PLANE_PORT}`;
+  const controlPlaneProcess = await start([
+    'controlplane',
+    '--config',
+    configDir,
+    '--tokens',
+    tokensFile,
+    '--state-dir',
+    controlPlaneState,
+    '--listen',
+    address,
+    '--monitoring',
+    '127.0.0.1:0',
+  ]);
+  const serving = await controlPlaneProcess.waitForLog((l) => l.msg === 'control plane serving');
+  const controlPlane: ControlPlaneEndpoint = {
+    process: controlPlaneProcess,
+    address,
+    monitoringUrl: `http://${String(serving.monitoring)}`,
+    rootCertFile: join(controlPlaneState, 'root-cert.pem'),
+    servername: CONTROL_PLANE_SERVERNAME,
+  };
+
+  const agentArgs = (node: ClusterNode): string[] => [
+    'cni-agent',
+    '--node',
+    node.name,
+    '--config',
+    configDir,
+    '--cni-socket',
+    node.cniSocket,
+    '--zds-socket',
+    node.zdsSocket,
+    '--state-dir',
+    node.agentStateDir,
+    '--admin',
+    `127.0.0.1:${AGENT_ADMIN_PORT}`,
+  ];
+  const ztunnelArgs = (node: ClusterNode, tokenFile: string): string[] => [
+    'ztunnel',
+    '--node',
+    node.name,
+    '--xds-address',
+    address,
+    '--ca-address',
+    address,
+    '--ca-root',
+    controlPlane.rootCertFile,
+    '--servername',
+    CONTROL_PLANE_SERVERNAME,
+    '--token-file',
+    tokenFile,
+    '--zds-socket',
+    node.zdsSocket,
+  ];
+
+  const nodes: MeshNode[] = [];
+  for (const [i, node] of cluster.nodes.entries()) {
+    const tokenFile = join(node.stateDir, 'token');
+    await writeFile(tokenFile, tokens[i]!.token, { mode: 0o600 });
+    if (!dataplane) {
+      nodes.push({ ...node, tokenFile });
+      continue;
+    }
+    const agent = await start(agentArgs(node), node.netns);
+    const ztunnel = await start(ztunnelArgs(node, tokenFile), node.netns);
+    nodes.push({ ...node, tokenFile, agent, ztunnel });
+  }
+
+  const apply = async (name: string, yaml: string): Promise<void> => {
+    // Hidden while being written: the directory source skips dot files.
+    const temporary = join(configDir, `.${name}.tmp`);
+    await writeFile(temporary, yaml);
+    await rename(temporary, join(configDir, name));
+  };
+  const plan = addressPlan(cluster.octet);
+  let services = 0;
+
+  return {
+    cluster,
+    configDir,
+    controlPlane,
+    nodes,
+    apply,
+    remove: (name) => rm(join(configDir, name), { force: true }),
+    addNamespace: (name, labels = {}) =>
+      apply(
+        `namespace-${name}.yaml`,
+        stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } }),
+      ),
+    async addPod(spec) {
+      const uid = randomUUID();
+      const local = await addPod(
+        cluster,
+        spec.node,
+        { namespace: spec.namespace, name: spec.name, uid },
+        network,
+      );
+      const pod: MeshPod = {
+        ...local,
+        labels: spec.labels ?? {},
+        serviceAccount: spec.serviceAccount ?? 'default',
+      };
+      pods.set(podFile(pod), pod);
+      await apply(podFile(pod), stringify(podObject(pod, spec)));
+      return pod;
+    },
+    async removePod(pod) {
+      pods.delete(podFile(pod));
+      await removePod(cluster, pod, network);
+      await rm(join(configDir, podFile(pod)), { force: true });
+    },
+    async addService(spec) {
+      const clusterIP = plan.serviceVip(++services);
+      await apply(
+        `service-${spec.namespace}-${spec.name}.yaml`,
+        stringify(serviceObject(spec, clusterIP)),
+      );
+      return {
+        namespace: spec.namespace,
+        name: spec.name,
+        clusterIP,
+        hostname: `${spec.name}.${spec.namespace}.svc.cluster.local`,
+      };
+    },
+    async restart(nodeName, program, signal = 'SIGKILL') {
+      const i = nodes.findIndex((n) => n.name === nodeName);
+      const node = nodes[i];
+      if (!node?.agent || !node.ztunnel) throw new Error(`no data plane on node ${nodeName}`);
+      const old = program === 'ztunnel' ? node.ztunnel : node.agent;
+      old.child.kill(signal);
+      await old.stop(STOP_DEADLINE_MS);
+      const started = await start(
+        program === 'ztunnel' ? ztunnelArgs(node, node.tokenFile) : agentArgs(node),
+        node.netns,
+      );
+      nodes[i] = { ...node, [program]: started };
+      return started;
+    },
+    async waitReady(timeoutMs = 20_000) {
+      const deadline = performance.now() + timeoutMs;
+      const fromRoot = async (url: string) =>
+        (await fetch(url, { signal: AbortSignal.timeout(1000) })).status;
+      await untilOk(`${controlPlane.monitoringUrl}/ready`, fromRoot, deadline);
+      for (const node of nodes) {
+        if (!dataplane) continue;
+        const fromNode = async (url: string) => (await httpGetIn(node.netnsPath, url, 1000)).status;
+        await untilOk(`http://127.0.0.1:${AGENT_ADMIN_PORT}/ready`, fromNode, deadline);
+        await untilOk(
+          `http://127.0.0.1:${ZTUNNEL_READINESS_PORT}/healthz/ready`,
+          fromNode,
+          deadline,
+        );
+      }
+    },
+  };
+}
+
+function podFile(pod: LocalPod): string {
+  return `pod-${pod.namespace}-${pod.name}.yaml`;
+}
+
+/** The Pod object the API server would hold once the pod runs: scheduled, Running, Ready. */
+function podObject(pod: MeshPod, spec: PodSpec): object {
+  const ports = (spec.ports ?? []).map((p) =>
+    typeof p === 'number' ? { containerPort: p, protocol: 'TCP' } : { ...p, protocol: 'TCP' },
+  );
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: pod.name,
+      namespace: pod.namespace,
+      uid: pod.uid,
+      labels: pod.labels,
+      ...(spec.annotations ? { annotations: spec.annotations } : {}),
+    },
+    spec: {
+      nodeName: pod.node,
+      serviceAccountName: pod.serviceAccount,
+      containers: [{ name: 'app', image: 'local', ports }],
+    },
+    status: {
+      phase: 'Running',
+      podIP: pod.ip,
+      podIPs: [{ ip: pod.ip }],
+      conditions: [{ type: 'Ready', status: 'True' }],
+    },
+  };
+}
+
+function serviceObject(spec: ServiceSpec, clusterIP: string): object {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: spec.name, namespace: spec.namespace, labels: spec.labels ?? {} },
+    spec: {
+      clusterIP,
+      clusterIPs: [clusterIP],
+      selector: spec.selector,
+      ports: spec.ports.map((p) => ({
+        ...(p.name ? { name: p.name } : {}),
+        protocol: 'TCP',
+        port: p.port,
+        targetPort: p.targetPort ?? p.port,
+        ...(p.appProtocol ? { appProtocol: p.appProtocol } : {}),
+      })),
+    },
+  };
+}
+
+/** Polls `url` until it answers 200, or fails at the deadline with the last answer. */
+async function untilOk(
+  url: string,
+  get: (url: string) => Promise<number>,
+  deadline: number,
+): Promise<void> {
+  let last = 'no answer yet';
+  for (;;) {
+    try {
+      const status = await get(url);
+      if (status === 200) return;
+      last = `HTTP ${status}`;
+    } catch (err) {
+      last = err instanceof Error ? err.message : String(err);
+    }
+    if (performance.now() > deadline) throw new Error(`${url} not ready: ${last}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

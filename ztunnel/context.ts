@@ -1,0 +1,16 @@
+import type { HbonePool } from '../core/hbone/pool.js';
+import type { SecretManager } from '../core/identity/secret-manager.js';
+import type { Logger } from '../core/telemetry/log.js';
+import type { ConnectionTracker } from './connections.js';
+import type { TcpMetrics } from './metrics.js';
+import type { ProxyState } from './state/state.js';
+
+/** What the inbound and outbound handlers share: built once by the ztunnel wiring. */
+export interface ProxyContext {
+  readonly state: ProxyState;
+  readonly secrets: SecretManager;
+  readonly pool: HbonePool;
+  readonly metrics: TcpMetrics;
+  readonly connections: ConnectionTracker;
+  readonly logger: Logger;
+}

@@ -1,0 +1,75 @@
+import { closeSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { once } from 'node:events';
+import { HboneServer } from '../../core/hbone/server.js';
+import type { SecretManager } from '../../core/identity/secret-manager.js';
+import { listenInNetns } from '../../core/net/socket.js';
+import type { Logger } from '../../core/telemetry/log.js';
+import type { Inbound } from '../inbound/inbound.js';
+import { INBOUND_HBONE_PORT, INBOUND_PLAINTEXT_PORT, OUTBOUND_PORT } from '../marks.js';
+import type { Outbound } from '../outbound/outbound.js';
+import type { EnrolledPod } from './pod.js';
+
+export interface WorkloadProxyDeps {
+  readonly inbound: Inbound;
+  readonly outbound: Outbound;
+  readonly secrets: SecretManager;
+  readonly logger: Logger;
+}
+
+/**
+ * The node tunnel's presence inside one enrolled pod: the three listeners, made inside the
+ * pod's network namespace so that the capture rules there can redirect to them, and the
+ * HBONE server presenting the pod's own certificate.
+ */
+export class WorkloadProxy {
+  readonly pod: EnrolledPod;
+  readonly #deps: WorkloadProxyDeps;
+  readonly #servers: Server[] = [];
+  readonly #hbone: HboneServer;
+  #stopped = false;
+
+  constructor(pod: EnrolledPod, deps: WorkloadProxyDeps) {
+    this.pod = pod;
+    this.#deps = deps;
+    this.#hbone = new HboneServer({
+      credentials: () => deps.secrets.current(pod.identity),
+      onRequest: (request) => deps.inbound.tunnel(request, pod),
+      logger: deps.logger,
+    });
+  }
+
+  /** Opens the listeners; throws (closing what it opened) if the namespace is unusable. */
+  async start(): Promise<void> {
+    const handlers: [number, (socket: Socket) => void][] = [
+      [OUTBOUND_PORT, (socket) => this.#deps.outbound.handle(socket, this.pod)],
+      [INBOUND_PLAINTEXT_PORT, (socket) => this.#deps.inbound.plaintext(socket, this.pod)],
+      [INBOUND_HBONE_PORT, (socket) => this.#hbone.handle(socket)],
+    ];
+    try {
+      for (const [port, handler] of handlers) {
+        const fd = listenInNetns(this.pod.netns, { address: '0.0.0.0', port, backlog: 1024 });
+        const server = createServer({ noDelay: true, allowHalfOpen: true }, handler);
+        this.#servers.push(server);
+        server.listen({ fd });
+        await once(server, 'listening');
+      }
+    } catch (err) {
+      await this.stop(0);
+      throw err;
+    }
+  }
+
+  /**
+   * Stops accepting, lets open tunnels finish until the deadline, then closes the
+   * namespace fd. Connections already carried by the tunnel keep their own sockets.
+   */
+  async stop(deadlineMs: number): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    for (const server of this.#servers) server.close();
+    this.#servers.length = 0;
+    await this.#hbone.drain(deadlineMs);
+    closeSync(this.pod.netns);
+  }
+}
