@@ -12,7 +12,7 @@ APT_PACKAGES := openssl gcc libc6-dev make iproute2 iptables containernetworking
 # Local tools are called directly, not through npx, so that output stays free of npm chatter.
 BIN := node_modules/.bin
 
-.PHONY: setup native build gen lint format test test-unit test-integration demo clean
+.PHONY: setup native build gen lint format test test-unit test-integration demo clean k6 perf
 
 setup: $(NPM_STAMP) .tools/apt.stamp
 
@@ -69,6 +69,23 @@ test: build lint
 	$(BIN)/tap --reporter=tap --jobs=2 $$(find dist -name '*.test.js' -not -path 'dist/node_modules/*' | sort) \
 	  | tee dist/test-results.tap; status=$${PIPESTATUS[0]}; \
 	  node scripts/test-summary.mjs dist/test-results.tap; exit $$status
+
+# k6 makes the load for perf/ (built from source with Go, as its project publishes it). The
+# stamp names the version, so changing K6_VERSION rebuilds it; `make test` never needs it.
+K6_VERSION := v1.4.2
+K6_STAMP := .tools/k6-$(K6_VERSION).stamp
+
+k6: $(K6_STAMP)
+
+$(K6_STAMP):
+	@echo "tools: building k6 (first time only, ~2 min)"
+	@mkdir -p .tools/bin
+	GOBIN=$(CURDIR)/.tools/bin go install go.k6.io/k6@$(K6_VERSION)
+	@touch $@
+
+# The L4 benchmark (perf/l4.ts): a 2-node local mesh, k6 and bulk streams, direct vs ztunnel.
+perf: build k6
+	node dist/perf/l4.js
 
 demo:
 	@echo "make demo arrives with the local mesh (issue 6)"; exit 1

@@ -102,7 +102,10 @@ function logging(logger: Logger, req: IncomingMessage, url: URL): AdminResponse 
   const level = url.searchParams.get('level');
   if (req.method === 'POST' && level !== null) {
     if (!LEVELS.has(level))
-      return { status: 400, body: `unknown level ${level}; use one of ${[...LEVELS].join(', ')}\n` };
+      return {
+        status: 400,
+        body: `unknown level ${level}; use one of ${[...LEVELS].join(', ')}\n`,
+      };
     logger.level = level;
   }
   return json({ level: logger.level });

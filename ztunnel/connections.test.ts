@@ -36,7 +36,9 @@ t.test('the list names each open connection', async (t) => {
     source: 'demo/sleep',
     destination: '10.0.0.1:80',
   });
-  t.match(tracker.list(), [{ direction: 'outbound', source: 'demo/sleep', destination: '10.0.0.1:80' }]);
+  t.match(tracker.list(), [
+    { direction: 'outbound', source: 'demo/sleep', destination: '10.0.0.1:80' },
+  ]);
   done();
   t.same(tracker.list(), []);
 });

@@ -58,7 +58,9 @@ export async function main(argv: string[]): Promise<number> {
   endpoint('xds-address', xdsAddress);
   const drainMs = parseDurationMs(values['drain-timeout']);
   if (drainMs === undefined)
-    throw new FlagError(`--drain-timeout ${values['drain-timeout']}: expected a duration such as 5s`);
+    throw new FlagError(
+      `--drain-timeout ${values['drain-timeout']}: expected a duration such as 5s`,
+    );
   const tokenFile = values['token-file']!;
   const token = async () => (await readFile(tokenFile, 'utf8')).trim();
   await token().catch((cause: unknown) => {

@@ -135,10 +135,7 @@ export class Ztunnel {
       },
       () => undefined,
     );
-    logger.info(
-      { node: this.#options.node, admin: this.#admin.addresses },
-      'ztunnel started',
-    );
+    logger.info({ node: this.#options.node, admin: this.#admin.addresses }, 'ztunnel started');
   }
 
   /**

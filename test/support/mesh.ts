@@ -115,7 +115,11 @@ export interface Mesh {
   /** Resolves when the control plane, every node agent and every ztunnel report ready. */
   waitReady(timeoutMs?: number): Promise<void>;
   /** Kills a node's ztunnel or agent (SIGKILL unless told) and starts a new one in its place. */
-  restart(node: string, program: 'ztunnel' | 'agent', signal?: NodeJS.Signals): Promise<AmbitProcess>;
+  restart(
+    node: string,
+    program: 'ztunnel' | 'agent',
+    signal?: NodeJS.Signals,
+  ): Promise<AmbitProcess>;
 }
 
 const STOP_DEADLINE_MS = 3000;

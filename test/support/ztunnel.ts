@@ -153,7 +153,9 @@ export async function waitForMetric(
     value = metricSum(await scrape(node), name, labels);
     if (value === expected) return;
     if (performance.now() > deadline)
-      throw new Error(`${name}${JSON.stringify(labels)} on ${node.name} is ${value}, not ${expected}`);
+      throw new Error(
+        `${name}${JSON.stringify(labels)} on ${node.name} is ${value}, not ${expected}`,
+      );
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }

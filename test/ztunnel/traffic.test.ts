@@ -75,7 +75,11 @@ t.test('ambient pods reach services on the same and on another node', async (t) 
     ['other node', farService],
   ] as const) {
     t.test(`1 GiB to a service on the ${where} arrives intact`, async (t) => {
-      const result = await sendBulk(client.netnsPath, { address: service.clusterIP, port: 90 }, GiB);
+      const result = await sendBulk(
+        client.netnsPath,
+        { address: service.clusterIP, port: 90 },
+        GiB,
+      );
       t.equal(result.received, result.expected, 'sha256 of what arrived matches what was sent');
       t.comment(`${where}: 1 GiB in ${result.ms.toFixed(0)} ms`);
     });
@@ -104,9 +108,13 @@ t.test('ambient pods reach services on the same and on another node', async (t) 
     const link = mesh.cluster.nodes[1]!;
     const uplink = `${mesh.cluster.prefix}n2`;
     t.equal(link.name, 'node-2');
-    const tcpdump = spawn('tcpdump', ['-i', uplink, '--immediate-mode', '-U', '-n', '-w', file, 'tcp and not port 15012'], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const tcpdump = spawn(
+      'tcpdump',
+      ['-i', uplink, '--immediate-mode', '-U', '-n', '-w', file, 'tcp and not port 15012'],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     t.teardown(() => void tcpdump.kill('SIGKILL'));
     let diagnostics = '';
     await new Promise<void>((resolve, reject) => {
@@ -118,7 +126,11 @@ t.test('ambient pods reach services on the same and on another node', async (t) 
     });
 
     for (let i = 0; i < 5; i++) {
-      const reply = await exchange(client.netnsPath, { address: farService.clusterIP, port: 80 }, marker);
+      const reply = await exchange(
+        client.netnsPath,
+        { address: farService.clusterIP, port: 80 },
+        marker,
+      );
       t.equal(reply, marker);
     }
     tcpdump.kill('SIGINT');
@@ -127,7 +139,9 @@ t.test('ambient pods reach services on the same and on another node', async (t) 
     const pcap = await readFile(file);
     t.notOk(pcap.includes(marker), 'the message never crosses the link in clear');
     const text = await new Promise<string>((resolve, reject) => {
-      const read = spawn('tcpdump', ['-r', file, '-n', '-q'], { stdio: ['ignore', 'pipe', 'ignore'] });
+      const read = spawn('tcpdump', ['-r', file, '-n', '-q'], {
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
       let out = '';
       read.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
       read.once('error', reject);
@@ -152,7 +166,11 @@ t.test('ambient pods reach services on the same and on another node', async (t) 
       metricSum(text, name, labels);
     const message = 'x'.repeat(1000);
     for (let i = 0; i < 7; i++) {
-      const reply = await exchange(client.netnsPath, { address: farService.clusterIP, port: 80 }, message);
+      const reply = await exchange(
+        client.netnsPath,
+        { address: farService.clusterIP, port: 80 },
+        message,
+      );
       t.equal(reply.length, message.length);
     }
     const opened = 'istio_tcp_connections_opened_total';
@@ -164,13 +182,25 @@ t.test('ambient pods reach services on the same and on another node', async (t) 
     const after1 = await scrape(node1!);
     const after2 = await scrape(node2!);
     t.equal(at(after1, opened, source) - at(before1, opened, source), 7, 'source: 7 opened');
-    t.equal(at(after2, opened, destination) - at(before2, opened, destination), 7, 'destination: 7 opened');
+    t.equal(
+      at(after2, opened, destination) - at(before2, opened, destination),
+      7,
+      'destination: 7 opened',
+    );
     for (const [text, before, labels] of [
       [after1, before1, source],
       [after2, before2, destination],
     ] as const) {
-      t.equal(at(text, received, labels) - at(before, received, labels), 7000, `${labels.reporter}: bytes received`);
-      t.equal(at(text, sent, labels) - at(before, sent, labels), 7000, `${labels.reporter}: bytes sent`);
+      t.equal(
+        at(text, received, labels) - at(before, received, labels),
+        7000,
+        `${labels.reporter}: bytes received`,
+      );
+      t.equal(
+        at(text, sent, labels) - at(before, sent, labels),
+        7000,
+        `${labels.reporter}: bytes sent`,
+      );
     }
     t.match(after1, /connection_security_policy="mutual_tls"/);
   });

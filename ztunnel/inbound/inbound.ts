@@ -9,12 +9,7 @@ import { authorize } from '../authz/authorize.js';
 import type { ProxyContext } from '../context.js';
 import { connectFromPod } from '../inpod/sockets.js';
 import type { EnrolledPod } from '../inpod/pod.js';
-import {
-  DNS_PORT,
-  INBOUND_HBONE_PORT,
-  INBOUND_PLAINTEXT_PORT,
-  OUTBOUND_PORT,
-} from '../marks.js';
+import { DNS_PORT, INBOUND_HBONE_PORT, INBOUND_PLAINTEXT_PORT, OUTBOUND_PORT } from '../marks.js';
 import { connectionLabels, type ConnectionLabels } from '../metrics.js';
 import type { Workload } from '../state/types.js';
 
@@ -22,7 +17,12 @@ import type { Workload } from '../state/types.js';
  * The tunnel's own ports. A tunnel or a redirected connection aimed at one of them would
  * loop back into the tunnel, so it is refused (Istio's ztunnel calls this a self call).
  */
-const ILLEGAL_PORTS = new Set([OUTBOUND_PORT, INBOUND_PLAINTEXT_PORT, INBOUND_HBONE_PORT, DNS_PORT]);
+const ILLEGAL_PORTS = new Set([
+  OUTBOUND_PORT,
+  INBOUND_PLAINTEXT_PORT,
+  INBOUND_HBONE_PORT,
+  DNS_PORT,
+]);
 
 /** Like Istio's ztunnel, an app that does not accept within this long is unreachable. */
 const APP_CONNECT_TIMEOUT_MS = 10_000;
@@ -92,7 +92,10 @@ export class Inbound {
       target = originalDst(socketFd(client));
     } catch (err) {
       this.#ctx.metrics.failed('inbound', 'no_original_dst');
-      this.#ctx.logger.warn({ workload: podName(pod), err }, 'inbound plaintext without a destination');
+      this.#ctx.logger.warn(
+        { workload: podName(pod), err },
+        'inbound plaintext without a destination',
+      );
       client.resetAndDestroy();
       return;
     }
@@ -147,7 +150,10 @@ export class Inbound {
       this.#ctx.state.policiesFor(workload),
     );
     if (!decision.allowed)
-      return { status: 401, reason: `denied by ${decision.policy ?? 'policy'}: ${decision.reason}` };
+      return {
+        status: 401,
+        reason: `denied by ${decision.policy ?? 'policy'}: ${decision.reason}`,
+      };
     return { workload };
   }
 
@@ -167,7 +173,8 @@ export class Inbound {
     refusal: Refusal,
     peerIdentity?: Identity,
   ): void {
-    const reason = refusal.status === 401 ? 'denied' : refusal.status === 400 ? 'bad_request' : 'unavailable';
+    const reason =
+      refusal.status === 401 ? 'denied' : refusal.status === 400 ? 'bad_request' : 'unavailable';
     this.#ctx.metrics.failed('inbound', reason);
     this.#ctx.logger.info(
       {

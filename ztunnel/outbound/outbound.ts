@@ -51,7 +51,13 @@ export class Outbound {
           // would have sent it.
           const address = peer.addresses[0];
           if (address === undefined) {
-            this.#fail(client, 'no_healthy_upstream', new Error('endpoint has no address'), pod, original);
+            this.#fail(
+              client,
+              'no_healthy_upstream',
+              new Error('endpoint has no address'),
+              pod,
+              original,
+            );
             return;
           }
           this.#passthrough(client, pod, { ...original, address, port: destination.port });
