@@ -91,7 +91,11 @@ function request(
       socket.destroy(new Error(`no answer from ${to.address}:${to.port}`)),
     );
     socket.on('data', (chunk: Buffer) => (received += chunk.toString()));
-    socket.once('end', () => resolve(received));
+    socket.once('end', () => {
+      // connectFd sockets are half-open capable: our side ends once the answer is in.
+      socket.end();
+      resolve(received);
+    });
     socket.once('error', reject);
   });
 }

@@ -26,6 +26,7 @@ import {
   ImpersonationDeniedError,
   type PodLocator,
 } from './impersonation.js';
+import { IMPERSONATED_IDENTITY } from '../../core/identity/ca-client.js';
 
 export interface CertificateServiceOptions {
   authority: CertificateAuthority;
@@ -57,9 +58,6 @@ const RESULTS: readonly RequestResult[] = [
   'impersonation_denied',
   'error',
 ];
-
-/** The key in the request's metadata Struct under which a node tunnel names the pod identity. */
-export const IMPERSONATED_IDENTITY = 'ImpersonatedIdentity';
 
 /** A refusal: the gRPC status the caller sees and the result it counts as. */
 class Refusal extends GrpcStatusError {

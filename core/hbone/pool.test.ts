@@ -184,13 +184,13 @@ t.test('a connection without streams is closed after the idle timeout', async (t
 });
 
 t.test('a quiet tunnel outlives many ping timeouts', async (t) => {
-  const ping = { pingIntervalMs: 20, pingTimeoutMs: 60 };
+  const ping = { pingIntervalMs: 25, pingTimeoutMs: 100 };
   const f = await startServer(t, ping);
   const pool = startPool(t, ping);
   const stream = await pool.connect(f.target(await f.ca.issue(CLIENT_IDENTITY)));
   // Time passing is the behaviour under test: ten ping timeouts of silence.
   const start = performance.now();
-  await waitFor('ten ping timeouts', () => performance.now() - start > 600);
+  await waitFor('ten ping timeouts', () => performance.now() - start > 1000);
   stream.end('still here');
   t.equal((await readAll(stream)).toString(), 'still here');
   t.equal(f.accepted(), 1);
@@ -233,7 +233,7 @@ async function freezableRelay(
 }
 
 t.test('a peer that stops answering pings is dropped by both ends', async (t) => {
-  const ping = { pingIntervalMs: 20, pingTimeoutMs: 60 };
+  const ping = { pingIntervalMs: 25, pingTimeoutMs: 100 };
   const f = await startServer(t, ping);
   const relay = await freezableRelay(t, f);
   const pool = startPool(t, ping);

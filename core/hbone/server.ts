@@ -148,13 +148,19 @@ export class HboneServer {
     if (server === undefined) {
       server = createTlsServer(serverTlsOptions(credentials));
       server.on('secureConnection', (socket: TLSSocket) => this.#onSecure(socket));
-      server.on('tlsClientError', (err: Error, socket: TLSSocket) =>
-        // A refused client certificate shows up as a hang-up; the reason is on the socket.
-        this.#logger.info(
-          { err, peer: socket.remoteAddress, authorizationError: socket.authorizationError },
-          'HBONE handshake failed',
-        ),
-      );
+      server.on('tlsClientError', (err: Error, socket: TLSSocket) => {
+        // Node refuses a client certificate by hanging up after the handshake; the hang-up
+        // is the error it reports, the reason is on the socket.
+        const refusal = socket.authorizationError;
+        if (refusal === undefined) {
+          this.#logger.info({ err, peer: socket.remoteAddress }, 'HBONE handshake failed');
+        } else {
+          this.#logger.warn(
+            { peer: socket.remoteAddress, error: { code: String(refusal) } },
+            'HBONE connection refused: the client certificate does not verify',
+          );
+        }
+      });
       this.#tlsServers.set(credentials, server);
     }
     return server;

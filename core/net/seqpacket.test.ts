@@ -93,6 +93,7 @@ t.test(
     let answer = '';
     socket.setEncoding('utf8').on('data', (chunk: string) => (answer += chunk));
     await once(socket, 'end');
+    socket.end();
     t.equal(answer, 'pod');
   },
 );

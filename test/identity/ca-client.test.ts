@@ -5,13 +5,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { StaticTokenAuthenticator } from '../../controlplane/auth/static-tokens.js';
-import { IMPERSONATED_IDENTITY as SERVER_IMPERSONATED_IDENTITY } from '../../controlplane/ca/service.js';
 import { ControlPlane } from '../../controlplane/controlplane.js';
 import { DirectorySource } from '../../core/config/directory.js';
 import {
   CaClient,
   CertificateRequestError,
-  IMPERSONATED_IDENTITY,
   type CaClientOptions,
 } from '../../core/identity/ca-client.js';
 import { leafIdentity } from '../../core/identity/certificate.js';
@@ -94,10 +92,6 @@ async function failure(promise: Promise<unknown>): Promise<unknown> {
 
 const sleep = parseIdentity('spiffe://cluster.local/ns/demo/sa/sleep');
 const echo = parseIdentity('spiffe://cluster.local/ns/demo/sa/echo');
-
-t.test('the client names impersonation with the key the control plane reads', async (t) => {
-  t.equal(IMPERSONATED_IDENTITY, SERVER_IMPERSONATED_IDENTITY);
-});
 
 t.test(
   'a node tunnel gets a certificate for a pod on its node that openssl verifies',

@@ -1,7 +1,16 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, openSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { isIPv6 } from 'node:net';
 import type net from 'node:net';
+import { CaClient } from '../../core/identity/ca-client.js';
+import type { IssuedCredentials } from '../../core/identity/credentials.js';
+import type { Identity } from '../../core/identity/spiffe.js';
+import { connectFd, socketInNetns } from '../../core/net/socket.js';
+import { silentLogger } from '../../core/telemetry/log.js';
 import type { Mesh, MeshNode, MeshPod } from './mesh.js';
 import { connectIn, httpGetIn } from './netns.js';
+import type { AmbitProcess } from './process.js';
 
 // What the ztunnel end-to-end suites share: reading a node tunnel's admin and metrics from
 // inside its node namespace, waiting until pods are enrolled, and a digest server for bulk
@@ -158,4 +167,110 @@ export async function waitForMetric(
       );
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+// What the fault suites add: a raw TCP dialler and mesh-issued certificates for playing a
+// peer by hand from the test process, round trips on a connection kept open, log lines
+// written after a point, and the node agent's metrics.
+
+export const AGENT_METRICS = 'http://127.0.0.1:8000/metrics';
+
+/** A `createSocket` for HbonePool: plain TCP to `to`, made inside the namespace. */
+export function dialFrom(netnsPath: string, to: { address: string; port: number }): () => net.Socket {
+  return () => {
+    const netnsFd = openSync(netnsPath, 'r');
+    try {
+      return connectFd(socketInNetns(netnsFd, isIPv6(to.address) ? 6 : 4), to);
+    } finally {
+      closeSync(netnsFd);
+    }
+  };
+}
+
+/**
+ * A certificate from the mesh's own CA, asked for with a node tunnel's token on behalf of a
+ * pod on that node (the CA only grants identities of pods running there).
+ */
+export async function meshCertificate(
+  mesh: Mesh,
+  node: MeshNode,
+  identity: Identity,
+  options: { ttlSeconds?: number } = {},
+): Promise<IssuedCredentials> {
+  const ca = new CaClient({
+    address: mesh.controlPlane.address,
+    tls: {
+      ca: await readFile(mesh.controlPlane.rootCertFile),
+      servername: mesh.controlPlane.servername,
+    },
+    token: (await readFile(node.tokenFile, 'utf8')).trim(),
+    logger: silentLogger(),
+    ...(options.ttlSeconds === undefined ? {} : { ttlSeconds: options.ttlSeconds }),
+  });
+  try {
+    return await ca.issue(identity, { impersonate: true });
+  } finally {
+    ca.close();
+  }
+}
+
+/**
+ * Writes `message` on a connection to an echo server and resolves once as many bytes came
+ * back (and they are the same); rejects if the connection ends first or at the deadline.
+ */
+export function roundTrip(socket: net.Socket, message: string, timeoutMs = 5000): Promise<string> {
+  const expected = Buffer.byteLength(message);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let length = 0;
+    const finish = (err?: Error): void => {
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.off('close', onClose);
+      socket.off('error', finish);
+      if (err) reject(err);
+      else resolve(Buffer.concat(chunks).toString('utf8'));
+    };
+    const onData = (chunk: Buffer): void => {
+      chunks.push(chunk);
+      length += chunk.length;
+      if (length >= expected) finish();
+    };
+    const onClose = (): void => finish(new Error(`connection closed after ${length} of ${expected} bytes`));
+    const timer = setTimeout(
+      () => finish(new Error(`only ${length} of ${expected} bytes came back in ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    socket.on('data', onData);
+    socket.once('close', onClose);
+    socket.once('error', finish);
+    socket.write(message);
+  });
+}
+
+/** The first log line written after `mark` (an index into `process.logs`) that matches. */
+export function waitForLogAfter(
+  process: AmbitProcess,
+  mark: number,
+  match: (line: Record<string, unknown>) => boolean,
+  timeoutMs = 5000,
+): Promise<Record<string, unknown>> {
+  return process.waitForLog((line) => process.logs.indexOf(line) >= mark && match(line), timeoutMs);
+}
+
+/** Connections a node tunnel is carrying right now, from its `/config_dump`. */
+export async function openConnections(
+  node: MeshNode,
+): Promise<{ direction: string; source: string; destination: string }[]> {
+  const reply = await httpGetIn(node.netnsPath, `${ZTUNNEL_ADMIN}/config_dump`, 2000);
+  if (reply.status !== 200) throw new Error(`config_dump on ${node.name}: HTTP ${reply.status}`);
+  return (JSON.parse(reply.body) as { connections: { direction: string; source: string; destination: string }[] })
+    .connections;
+}
+
+/** Prometheus text from a node agent's admin port. */
+export async function scrapeAgent(node: MeshNode): Promise<string> {
+  const reply = await httpGetIn(node.netnsPath, AGENT_METRICS, 2000);
+  if (reply.status !== 200) throw new Error(`agent metrics on ${node.name}: HTTP ${reply.status}`);
+  return reply.body;
 }
