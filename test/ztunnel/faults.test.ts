@@ -108,16 +108,22 @@ t.test('a node tunnel refuses peers it must not trust', async (t) => {
 
   /** The server's tunnel must end the TLS handshake: no HTTP answer, a log line, a count. */
   const refusedAtHandshake = async (t: Test, source: WorkloadCredentials) => {
+    const t0 = performance.now();
     const failures = await inboundFailures();
+    t.comment(`TIMING scrape ${performance.now() - t0}`);
     const mark = node2.ztunnel!.logs.length;
     const { status } = await outcome(newPool(t).connect(toServer(source, 8080)));
+    t.comment(`TIMING connect ${performance.now() - t0}`);
     t.equal(status, undefined, 'refused before any CONNECT was answered');
     await waitForLogAfter(node2.ztunnel!, mark, (l) => l.msg === 'HBONE handshake failed');
+    t.comment(`TIMING log ${performance.now() - t0} ${JSON.stringify(node2.ztunnel!.logs.slice(mark))}`);
     await waitForMetric(node2, FAILURES, { direction: 'inbound' }, failures + 1);
   };
 
   t.test('a certificate from another trust domain is refused at the handshake', async (t) => {
+    const t0 = performance.now();
     const foreign = await createTestCa('other.example');
+    t.comment(`TIMING ca ${performance.now() - t0}`);
     const issued = await foreign.issue(parseIdentity('spiffe://other.example/ns/demo/sa/client'));
     // It trusts the mesh root, so it is the server that refuses, not this client.
     await refusedAtHandshake(t, { ...issued, roots: meshRoot });
