@@ -3,80 +3,66 @@ import { BenchmarkError } from './errors.js';
 import type { Scope } from './scope.js';
 import { runInNetns } from './tool.js';
 
-/** One bulk stream as the receiver saw it. */
+/** One bulk stream as its receiver (dd) timed it. */
 export interface BulkResult {
   bytes: number;
-  /** From the first byte to the sender's end of stream. */
-  ms: number;
+  seconds: number;
   /** 10^6 bytes per second. */
   megabytesPerSecond: number;
 }
 
 const MiB = 1024 * 1024;
-const ARRIVAL_MS = 30_000;
 
 /**
- * The receiving end of bulk streams: counts bytes (no hashing, no copying: the benchmark
- * measures the path, not the receiver) and times each stream. One stream at a time.
+ * The server end of bulk streams: every accepted connection gets `mebibytes` MiB of zeros
+ * and an end of stream. One preallocated block written again and again, so the server
+ * costs next to nothing per byte (measured here at over 5 GB/s on loopback).
  */
-export class BulkSink {
-  #pending: ((result: { bytes: number; ms: number }) => void) | undefined;
-
-  /** Resolves with the next stream that ends. */
-  next(): Promise<{ bytes: number; ms: number }> {
-    return new Promise((resolve) => (this.#pending = resolve));
-  }
-
-  /** For `listenIn`: takes one accepted connection. */
-  readonly accept = (socket: net.Socket): void => {
-    let bytes = 0;
-    let first = 0;
-    socket.on('error', () => socket.destroy());
-    socket.on('data', (chunk: Buffer) => {
-      if (bytes === 0) first = performance.now();
-      bytes += chunk.length;
-    });
-    socket.once('end', () => {
-      const ms = performance.now() - first;
+export function bulkSource(mebibytes: number): (socket: net.Socket) => void {
+  const block = Buffer.alloc(MiB);
+  return (socket) => {
+    let sent = 0;
+    const pump = (): void => {
+      while (sent < mebibytes) {
+        sent += 1;
+        if (!socket.write(block)) {
+          socket.once('drain', pump);
+          return;
+        }
+      }
       socket.end();
-      this.#pending?.({ bytes, ms });
-      this.#pending = undefined;
-    });
+    };
+    socket.on('error', () => socket.destroy());
+    pump();
   };
 }
 
 /**
- * Sends `mebibytes` MiB of zeros from inside `netns` to `to` with dd (1 MiB writes, at the
- * speed of the kernel: a JavaScript sender would measure itself) over bash's /dev/tcp, and
- * returns what `sink` received.
+ * Connects from inside `netns` to a `bulkSource` at `to` and reads the stream with dd
+ * (1 MiB reads into /dev/null, at the speed of the kernel: a JavaScript receiver measured
+ * itself, at about half the path's speed), over bash's /dev/tcp. dd times the stream from
+ * its first read to the end.
  */
-export async function sendBulk(
+export async function receiveBulk(
   scope: Scope,
-  sink: BulkSink,
   netns: string,
   to: { address: string; port: number },
   mebibytes: number,
 ): Promise<BulkResult> {
-  const step = `bulk ${mebibytes} MiB to ${to.address}:${to.port}`;
-  const received = sink.next();
-  await runInNetns(scope, step, netns, [
-    'bash',
-    '-c',
-    'exec 3>"/dev/tcp/$0/$1" && dd if=/dev/zero bs=1M count="$2" status=none >&3',
-    to.address,
-    String(to.port),
-    String(mebibytes),
-  ]);
-  // dd is done once its last write is in the socket buffer; the rest arrives soon after.
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new BenchmarkError(step, `the stream did not end ${ARRIVAL_MS} ms after dd`)),
-      ARRIVAL_MS,
-    );
-  });
-  const { bytes, ms } = await Promise.race([received, late]).finally(() => clearTimeout(timer));
+  const step = `bulk ${mebibytes} MiB from ${to.address}:${to.port}`;
+  const output = await runInNetns(
+    scope,
+    step,
+    netns,
+    ['bash', '-c', 'exec 3<>"/dev/tcp/$0/$1" && dd bs=1M of=/dev/null <&3', to.address, String(to.port)],
+    // dd's summary in a known format: "N bytes (…) copied, S s, …".
+    { LC_ALL: 'C' },
+  );
+  const match = /^(\d+) bytes .* copied, ([\d.e+-]+) s/m.exec(output);
+  if (!match) throw new BenchmarkError(step, `no transfer summary from dd:\n${output.trim()}`);
+  const bytes = Number(match[1]);
+  const seconds = Number(match[2]);
   if (bytes !== mebibytes * MiB)
-    throw new BenchmarkError(step, `the receiver got ${bytes} bytes, not ${mebibytes * MiB}`);
-  return { bytes, ms, megabytesPerSecond: bytes / 1e6 / (ms / 1000) };
+    throw new BenchmarkError(step, `dd read ${bytes} bytes, not ${mebibytes * MiB}`);
+  return { bytes, seconds, megabytesPerSecond: bytes / 1e6 / seconds };
 }

@@ -8,7 +8,7 @@ import { promisify, parseArgs } from 'node:util';
 import { startMesh, type Mesh, type MeshPod } from '../test/support/mesh.js';
 import { httpGetIn, listenIn } from '../test/support/netns.js';
 import { waitEnrolled } from '../test/support/ztunnel.js';
-import { BulkSink, sendBulk } from './bulk.js';
+import { bulkSource, receiveBulk } from './bulk.js';
 import { BenchmarkError } from './errors.js';
 import { K6_BIN, runHttpLoad } from './k6.js';
 import { hotFunctions, keepProfiles, profileAmbitProcesses } from './profile.js';
@@ -58,7 +58,6 @@ interface Path {
   client: MeshPod;
   url: string;
   bulk: { address: string; port: number };
-  sink: BulkSink;
 }
 
 function progress(message: string): void {
@@ -104,7 +103,7 @@ function tinyHttpServer(): http.Server {
  * Two namespaces, each with a client pod on node-1 and a server pod on node-2: `plain` is
  * outside the mesh, `mesh` is ambient and its server sits behind a Service.
  */
-async function buildPaths(scope: Scope, mesh: Mesh): Promise<Path[]> {
+async function buildPaths(scope: Scope, mesh: Mesh, bulkMebibytes: number): Promise<Path[]> {
   await mesh.addNamespace('plain');
   await mesh.addNamespace('mesh', { 'istio.io/dataplane-mode': 'ambient' });
   const paths: Path[] = [];
@@ -119,18 +118,21 @@ async function buildPaths(scope: Scope, mesh: Mesh): Promise<Path[]> {
       ports: [HTTP_PORT, BULK_PORT],
     });
     const httpServer = tinyHttpServer();
-    const sink = new BulkSink();
     await listenIn(scope.asTest(), server.netnsPath, { port: HTTP_PORT }, (socket) =>
       httpServer.emit('connection', socket),
     );
-    await listenIn(scope.asTest(), server.netnsPath, { port: BULK_PORT }, sink.accept);
+    await listenIn(
+      scope.asTest(),
+      server.netnsPath,
+      { port: BULK_PORT },
+      bulkSource(bulkMebibytes),
+    );
     if (namespace === 'plain') {
       paths.push({
         name: 'direct',
         client,
         url: `http://${server.ip}:${HTTP_PORT}/`,
         bulk: { address: server.ip, port: BULK_PORT },
-        sink,
       });
       continue;
     }
@@ -149,7 +151,6 @@ async function buildPaths(scope: Scope, mesh: Mesh): Promise<Path[]> {
       client,
       url: `http://${service.clusterIP}/`,
       bulk: { address: service.clusterIP, port: 90 },
-      sink,
     });
     await mesh.waitReady();
     await waitEnrolled(mesh, enrolled, [service.hostname]);
@@ -193,7 +194,7 @@ async function measure(
     results.push(result);
   }
   progress(`${path.name}: one ${options.bulkMebibytes} MiB stream`);
-  const bulk = await sendBulk(scope, path.sink, path.client.netns, path.bulk, options.bulkMebibytes);
+  const bulk = await receiveBulk(scope, path.client.netns, path.bulk, options.bulkMebibytes);
   progress(`${path.name}: ${bulk.megabytesPerSecond.toFixed(0)} MB/s`);
   return { http: results, bulk };
 }
@@ -244,7 +245,7 @@ async function run(scope: Scope, options: Options): Promise<L4Results> {
   progress('starting a two-node mesh (control plane, node agents, ztunnels)');
   const mesh = await startMesh(scope.asTest(), { nodes: 2 });
   progress('adding pods and a service; waiting for enrollment');
-  const paths = await buildPaths(scope, mesh);
+  const paths = await buildPaths(scope, mesh, options.bulkMebibytes);
   const measured: Partial<Record<Path['name'], PathResults>> = {};
   for (const path of paths) measured[path.name] = await measure(scope, path, options, workDir);
   if (raw && options.cpuProfDir) await collectProfiles(mesh, raw, options.cpuProfDir);
