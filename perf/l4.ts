@@ -24,9 +24,10 @@ import {
 import { Scope } from './scope.js';
 
 // The L4 benchmark (not a test): requests/s and latency at 1, 16 and 64 keep-alive
-// connections, and one bulk stream's MB/s, from a pod on node-1 to a pod on node-2 of a
-// local two-node mesh, once directly (pods outside the mesh, pod IP) and once through both
-// nodes' ztunnels (ambient pods, Service VIP, HBONE between the nodes). Run from the
+// connections, and the MB/s of one long stream, between a client pod on node-1 and a server
+// pod on node-2 of a local two-node mesh, once directly (pods outside the mesh, pod IP) and
+// once through both nodes' ztunnels (ambient pods, Service VIP, HBONE between the nodes).
+// k6 makes the requests; the stream goes server to client, read by dd (see bulk.ts). Run from the
 // repository root after `make build k6` (`make perf` does both):
 //
 //   node dist/perf/l4.js [--duration 10] [--bulk-mib 2048] [--cpu-prof DIR]
@@ -193,7 +194,7 @@ async function measure(
     );
     results.push(result);
   }
-  progress(`${path.name}: one ${options.bulkMebibytes} MiB stream`);
+  progress(`${path.name}: one ${options.bulkMebibytes} MiB stream, server to client`);
   const bulk = await receiveBulk(scope, path.client.netns, path.bulk, options.bulkMebibytes);
   progress(`${path.name}: ${bulk.megabytesPerSecond.toFixed(0)} MB/s`);
   return { http: results, bulk };

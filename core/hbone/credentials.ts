@@ -10,8 +10,6 @@ import { HANDSHAKE_TIMEOUT_MS } from './settings.js';
 // holds one.
 export type { WorkloadCredentials };
 
-const ALPN = ['h2'];
-
 // Parsing PEM into an OpenSSL context costs a millisecond or so; a pooled client makes one
 // per new connection, so the context is made once per credentials object. A renewal is a
 // new object, so it gets a new context and the old one goes when nothing holds it.
@@ -41,13 +39,10 @@ export function serverTlsOptions(credentials: WorkloadCredentials): TlsOptions {
     minVersion: 'TLSv1.3',
     requestCert: true,
     rejectUnauthorized: true,
-    ALPNProtocols: ALPN,
+    ALPNProtocols: ['h2'],
     handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
   };
 }
-
-/** The ALPN list a client offers. */
-export const CLIENT_ALPN: readonly string[] = ALPN;
 
 /**
  * The SPIFFE identity a verified peer certificate (DER) proves: its only URI SAN, parsed;

@@ -176,7 +176,10 @@ export async function waitForMetric(
 export const AGENT_METRICS = 'http://127.0.0.1:8000/metrics';
 
 /** A `createSocket` for HbonePool: plain TCP to `to`, made inside the namespace. */
-export function dialFrom(netnsPath: string, to: { address: string; port: number }): () => net.Socket {
+export function dialFrom(
+  netnsPath: string,
+  to: { address: string; port: number },
+): () => net.Socket {
   return () => {
     const netnsFd = openSync(netnsPath, 'r');
     try {
@@ -236,7 +239,8 @@ export function roundTrip(socket: net.Socket, message: string, timeoutMs = 5000)
       length += chunk.length;
       if (length >= expected) finish();
     };
-    const onClose = (): void => finish(new Error(`connection closed after ${length} of ${expected} bytes`));
+    const onClose = (): void =>
+      finish(new Error(`connection closed after ${length} of ${expected} bytes`));
     const timer = setTimeout(
       () => finish(new Error(`only ${length} of ${expected} bytes came back in ${timeoutMs} ms`)),
       timeoutMs,
@@ -264,8 +268,11 @@ export async function openConnections(
 ): Promise<{ direction: string; source: string; destination: string }[]> {
   const reply = await httpGetIn(node.netnsPath, `${ZTUNNEL_ADMIN}/config_dump`, 2000);
   if (reply.status !== 200) throw new Error(`config_dump on ${node.name}: HTTP ${reply.status}`);
-  return (JSON.parse(reply.body) as { connections: { direction: string; source: string; destination: string }[] })
-    .connections;
+  return (
+    JSON.parse(reply.body) as {
+      connections: { direction: string; source: string; destination: string }[];
+    }
+  ).connections;
 }
 
 /** Prometheus text from a node agent's admin port. */

@@ -7,7 +7,7 @@ import { originalDst, socketFd, type SocketAddress } from '../../core/net/socket
 import type { Identity } from '../../core/identity/spiffe.js';
 import { authorize } from '../authz/authorize.js';
 import type { ProxyContext } from '../context.js';
-import { connectFromPod } from '../inpod/sockets.js';
+import { connectFromPod, onConnectOutcome } from '../inpod/sockets.js';
 import type { EnrolledPod } from '../inpod/pod.js';
 import { DNS_PORT, INBOUND_HBONE_PORT, INBOUND_PLAINTEXT_PORT, OUTBOUND_PORT } from '../marks.js';
 import { connectionLabels, type ConnectionLabels } from '../metrics.js';
@@ -23,9 +23,6 @@ const ILLEGAL_PORTS = new Set([
   INBOUND_HBONE_PORT,
   DNS_PORT,
 ]);
-
-/** Like Istio's ztunnel, an app that does not accept within this long is unreachable. */
-const APP_CONNECT_TIMEOUT_MS = 10_000;
 
 /** Why an inbound connection was refused, mapped to the HBONE status the contract gives. */
 type Refusal = { status: 400 | 401 | 503; reason: string };
@@ -57,29 +54,28 @@ export class Inbound {
       request.reject(503, 'could not open a socket in the pod');
       return;
     }
-    const timer = setTimeout(() => app.destroy(), APP_CONNECT_TIMEOUT_MS);
-    app.once('error', (err) => {
-      if (!app.connecting) return;
-      clearTimeout(timer);
-      this.#ctx.metrics.failed('inbound', errorCode(err));
-      this.#ctx.logger.info(
-        { workload: podName(pod), dst: `${target.address}:${target.port}`, err },
-        'app refused the connection',
-      );
-      request.reject(503, 'upstream connect failed');
-    });
-    app.once('connect', () => {
-      clearTimeout(timer);
-      const stream = request.accept();
-      const labels = connectionLabels({
-        reporter: 'destination',
-        source: this.#ctx.state.workloadByIp(request.peerAddress),
-        sourcePrincipal: request.peerIdentity,
-        destination: checked.workload,
-        mtls: true,
-      });
-      this.#carry(app, stream, labels, pod, request.peerAddress, target);
-    });
+    onConnectOutcome(
+      app,
+      () => {
+        const stream = request.accept();
+        const labels = connectionLabels({
+          reporter: 'destination',
+          source: this.#ctx.state.workloadByIp(request.peerAddress),
+          sourcePrincipal: request.peerIdentity,
+          destination: checked.workload,
+          mtls: true,
+        });
+        this.#carry(app, stream, labels, pod, request.peerAddress, target);
+      },
+      (err) => {
+        this.#ctx.metrics.failed('inbound', errorCode(err));
+        this.#ctx.logger.info(
+          { workload: podName(pod), dst: `${target.address}:${target.port}`, err },
+          'app refused the connection',
+        );
+        request.reject(503, 'upstream connect failed');
+      },
+    );
   }
 
   /** One redirected plaintext connection on the pod's 15006 listener. */
@@ -111,20 +107,22 @@ export class Inbound {
       client.resetAndDestroy();
       return;
     }
-    app.once('error', (err) => {
-      if (!app.connecting) return;
-      this.#ctx.metrics.failed('inbound', errorCode(err));
-      client.resetAndDestroy();
-    });
-    app.once('connect', () => {
-      const labels = connectionLabels({
-        reporter: 'destination',
-        source: this.#ctx.state.workloadByIp(source),
-        destination: checked.workload,
-        mtls: false,
-      });
-      this.#carry(app, client, labels, pod, source, target);
-    });
+    onConnectOutcome(
+      app,
+      () => {
+        const labels = connectionLabels({
+          reporter: 'destination',
+          source: this.#ctx.state.workloadByIp(source),
+          destination: checked.workload,
+          mtls: false,
+        });
+        this.#carry(app, client, labels, pod, source, target);
+      },
+      (err) => {
+        this.#ctx.metrics.failed('inbound', errorCode(err));
+        client.resetAndDestroy();
+      },
+    );
   }
 
   /** Decides whether a connection may reach the pod's app at `target`. */

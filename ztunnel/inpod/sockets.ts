@@ -1,8 +1,19 @@
 import { closeSync } from 'node:fs';
 import { isIPv6, type Socket } from 'node:net';
 import { bindTransparent, connectFd, setMark, socketInNetns } from '../../core/net/socket.js';
+import { MeshError } from '../../core/errors.js';
 import { TUNNEL_MARK } from '../marks.js';
 import type { EnrolledPod } from './pod.js';
+
+/** Like Istio's ztunnel: a peer that does not accept within this long is unreachable. */
+export const CONNECT_TIMEOUT_MS = 10_000;
+
+export class ConnectTimeoutError extends MeshError {
+  readonly code = 'AMBIT_CONNECT_TIMEOUT';
+  constructor(readonly target: string) {
+    super(`connect to ${target} timed out after ${CONNECT_TIMEOUT_MS} ms`);
+  }
+}
 
 /**
  * Opens a TCP connection from inside a pod's network namespace, marked so the capture rules
@@ -22,5 +33,29 @@ export function connectFromPod(
     closeSync(fd);
     throw err;
   }
-  return connectFd(fd, to);
+  const socket = connectFd(fd, to);
+  // One timer per connection, gone once connected: a blackholed peer fails like a refusal.
+  const timer = setTimeout(
+    () => socket.destroy(new ConnectTimeoutError(`${to.address}:${to.port}`)),
+    CONNECT_TIMEOUT_MS,
+  );
+  socket.once('connect', () => clearTimeout(timer));
+  socket.once('close', () => clearTimeout(timer));
+  return socket;
+}
+
+/**
+ * Calls exactly one of `connected` or `failed` for a connecting socket. Errors after the
+ * connect belong to whoever carries the connection from then on.
+ */
+export function onConnectOutcome(
+  socket: Socket,
+  connected: () => void,
+  failed: (err: Error) => void,
+): void {
+  socket.once('error', failed);
+  socket.once('connect', () => {
+    socket.off('error', failed);
+    connected();
+  });
 }

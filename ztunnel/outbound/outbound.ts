@@ -4,7 +4,7 @@ import { pipeBoth } from '../../core/hbone/pipe.js';
 import { errorCode } from '../../core/errors.js';
 import { originalDst, socketFd, type SocketAddress } from '../../core/net/socket.js';
 import type { ProxyContext } from '../context.js';
-import { connectFromPod } from '../inpod/sockets.js';
+import { connectFromPod, onConnectOutcome } from '../inpod/sockets.js';
 import type { EnrolledPod } from '../inpod/pod.js';
 import { connectionLabels, type ConnectionLabels } from '../metrics.js';
 import { resolveDestination, type Destination } from '../state/resolve.js';
@@ -78,10 +78,11 @@ export class Outbound {
     }
     const source = this.#ctx.state.workloadByName(pod.namespace, pod.name);
     const labels = connectionLabels({ reporter: 'source', source, mtls: false });
-    upstream.once('connect', () => this.#carry(client, upstream, labels, pod, original));
-    upstream.once('error', (err) => {
-      if (upstream.connecting) this.#fail(client, 'connect', err, pod, original);
-    });
+    onConnectOutcome(
+      upstream,
+      () => this.#carry(client, upstream, labels, pod, original),
+      (err) => this.#fail(client, errorCode(err), err, pod, original),
+    );
   }
 
   async #tunnel(
