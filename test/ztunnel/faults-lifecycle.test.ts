@@ -117,12 +117,13 @@ t.test('a node tunnel rides out faults around its connections', async (t) => {
       ).length,
     ];
     const held = await carried();
+    t.comment(`DEBUG held ${JSON.stringify(held)} ${JSON.stringify(await openConnections(node1))} ${JSON.stringify(await openConnections(node2))}`);
     const withSilent = held.map((n) => n + 1);
     const same = (a: number[], b: number[]) => a.every((n, i) => n === b[i]);
     // Without a byte sent, the tunnel is up to the app on the other node.
     await until('both tunnels to carry the silent connection', async () =>
       same(await carried(), withSilent),
-    );
+    ).catch(async (e) => { t.comment(`DEBUG now ${JSON.stringify(await openConnections(node1))} ${JSON.stringify(await openConnections(node2))}`); throw e; });
 
     const failures = metricSum(await scrape(node2), FAILURES, { direction: 'inbound' });
     const mark = node2.ztunnel!.logs.length;

@@ -5,8 +5,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { startMesh } from '../support/mesh.js';
-import { exchange, listenIn } from '../support/netns.js';
+import { exchange, httpGetIn, listenIn } from '../support/netns.js';
 import {
+  configDump,
   digestServer,
   metricSum,
   scrape,
@@ -203,5 +204,37 @@ t.test('ambient pods reach services on the same and on another node', async (t) 
       );
     }
     t.match(after1, /connection_security_policy="mutual_tls"/);
+  });
+
+  t.test('an app that is not listening: the client is reset and the refusal counted', async (t) => {
+    const failures = { direction: 'inbound', reason: 'ECONNREFUSED' };
+    const name = 'ambit_ztunnel_connection_failures_total';
+    const before = metricSum(await scrape(node2!), name, failures);
+    const reply = await exchange(client.netnsPath, { address: far.ip, port: 7070 }, 'anyone?').then(
+      (r) => `reply:${r}`,
+      (err: NodeJS.ErrnoException) => `error:${err.code ?? err.message}`,
+    );
+    t.equal(reply, 'error:ECONNRESET', 'the captured connection is reset, not closed cleanly');
+    t.equal(metricSum(await scrape(node2!), name, failures), before + 1);
+  });
+
+  t.test('the admin endpoints describe the node tunnel', async (t) => {
+    const dump = await configDump(node1!);
+    t.ok(dump.ready, 'ready');
+    t.ok(
+      dump.pods.some((p) => p.name === 'client' && p.namespace === 'demo'),
+      'enrolled pods are listed',
+    );
+    const certificate = dump.certificates.find((c) => c.identity.endsWith('/ns/demo/sa/client'));
+    t.match(certificate, { state: 'ready', notAfter: String });
+    t.ok(
+      dump.services.some((svc) => svc.hostname === farService.hostname),
+      'services are listed',
+    );
+    t.notOk(JSON.stringify(dump).includes('PRIVATE KEY'), 'no key is ever dumped');
+    const ready = await httpGetIn(node1!.netnsPath, 'http://127.0.0.1:15021/healthz/ready');
+    t.equal(ready.status, 200);
+    const level = await httpGetIn(node1!.netnsPath, 'http://127.0.0.1:15000/logging');
+    t.same(JSON.parse(level.body), { level: 'info' });
   });
 });
