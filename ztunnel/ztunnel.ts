@@ -66,6 +66,7 @@ export class Ztunnel {
       node: { id: `ztunnel~${options.node}`, metadata: { NODE_NAME: options.node } },
       typeUrls: [ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL],
       logger: logger.child({ component: 'xds' }),
+      registry,
       onResources: (typeUrl, delta) => {
         if (typeUrl === ADDRESS_TYPE_URL) this.#state.applyAddresses(delta);
         else this.#state.applyAuthorizations(delta);
@@ -83,11 +84,12 @@ export class Ztunnel {
       registry,
     });
     this.#pool = new HbonePool({ logger: logger.child({ component: 'pool' }) });
+    const metrics = new TcpMetrics(registry);
     const ctx: ProxyContext = {
       state: this.#state,
       secrets: this.#secrets,
       pool: this.#pool,
-      metrics: new TcpMetrics(registry),
+      metrics,
       connections: this.#connections,
       logger,
     };
@@ -96,6 +98,7 @@ export class Ztunnel {
         inbound: new Inbound(ctx),
         outbound: new Outbound(ctx),
         secrets: this.#secrets,
+        metrics,
         logger: logger.child({ component: 'inpod' }),
       },
       trustDomain: options.trustDomain,

@@ -220,10 +220,15 @@ export class Reconciler {
 
   private async converge(t: Tracked): Promise<Outcome> {
     if (!this.netnsExists(t.sandbox.netns)) {
-      this.logger.info(
-        { pod: podName(t.sandbox), uid: t.sandbox.uid, netns: t.sandbox.netns },
-        'sandbox network namespace is gone; forgetting it',
-      );
+      const fields = { pod: podName(t.sandbox), uid: t.sandbox.uid, netns: t.sandbox.netns };
+      // A pod that belongs in the mesh losing its netns is an enrollment failure; one that
+      // does not is just a sandbox that went away.
+      if (this.wanted(t.sandbox) !== undefined) {
+        this.countFailure('netns_gone');
+        this.logger.warn(fields, 'network namespace of a mesh pod is gone; forgetting it');
+      } else {
+        this.logger.info(fields, 'sandbox network namespace is gone; forgetting it');
+      }
       await this.unpublish(t);
       this.drop(t);
       return 'forgotten';

@@ -241,6 +241,10 @@ export class HbonePool {
     });
     connection.session = session;
     session.setLocalWindowSize(CONNECTION_WINDOW);
+    // The TLS socket is half-open capable (it wraps a pod socket that must pass half-closes
+    // on); a peer that hangs up without GOAWAY, as a server refusing our certificate does,
+    // would otherwise leave the session waiting for the ping timeout.
+    socket.once('end', () => session.destroy());
     session.on('goaway', () => this.#retire(connection));
     session.once('close', () => this.#retire(connection));
     session.on('error', (err) =>

@@ -50,8 +50,14 @@ export interface HboneServerOptions extends PingOptions {
    */
   credentials: () => WorkloadCredentials | undefined;
   onRequest: (request: HboneRequest) => void;
+  /** Told of every connection or stream refused before it reached `onRequest`, to count it. */
+  onRefused?: (reason: HboneRefusal) => void;
   logger: Logger;
 }
+
+/** Why the server itself turned a peer away. */
+export type HboneRefusal =
+  'no_credentials' | 'handshake' | 'handshake_timeout' | 'alpn' | 'no_identity' | 'bad_request';
 
 interface Peer {
   identity: Identity;
@@ -102,6 +108,7 @@ export class HboneServer {
         { peer: socket.remoteAddress },
         'HBONE connection refused: no certificate for this workload yet',
       );
+      this.#refused('no_credentials');
       socket.destroy();
       return;
     }
@@ -143,6 +150,10 @@ export class HboneServer {
     clearTimeout(deadline);
   }
 
+  #refused(reason: HboneRefusal): void {
+    this.#options.onRefused?.(reason);
+  }
+
   #tlsServerFor(credentials: WorkloadCredentials): TlsServer {
     let server = this.#tlsServers.get(credentials);
     if (server === undefined) {
@@ -150,9 +161,13 @@ export class HboneServer {
       server.on('secureConnection', (socket: TLSSocket) => this.#onSecure(socket));
       server.on('tlsClientError', (err: Error, socket: TLSSocket) => {
         // Node refuses a client certificate by hanging up after the handshake; the hang-up
-        // is the error it reports, the reason is on the socket.
+        // is the error it reports, the reason is on the socket. A handshake timeout leaves
+        // the socket open (and authorizationError null): it is closed here.
+        socket.destroy();
         const refusal = socket.authorizationError;
-        if (refusal === undefined) {
+        const timedOut = (err as { code?: string }).code === 'ERR_TLS_HANDSHAKE_TIMEOUT';
+        this.#refused(timedOut ? 'handshake_timeout' : 'handshake');
+        if (refusal == null) {
           this.#logger.info({ err, peer: socket.remoteAddress }, 'HBONE handshake failed');
         } else {
           this.#logger.warn(
@@ -177,6 +192,7 @@ export class HboneServer {
         { peer: address, err: new AlpnMismatchError(socket.alpnProtocol ?? false) },
         'HBONE connection refused: the client did not offer h2',
       );
+      this.#refused('alpn');
       socket.destroy();
       return;
     }
@@ -187,6 +203,7 @@ export class HboneServer {
         { peer: address, err: new PeerIdentityError(undefined, []) },
         'HBONE connection refused: the client certificate has no SPIFFE identity',
       );
+      this.#refused('no_identity');
       socket.destroy();
       return;
     }
@@ -226,10 +243,11 @@ export class HboneServer {
         ? parseAuthority(authorityHeader)
         : undefined;
     if (authority === undefined) {
-      this.#logger.debug(
+      this.#logger.info(
         { identity: peer.identity, method: headers[':method'], authority: authorityHeader },
         'HBONE request refused: not a CONNECT to ip:port',
       );
+      this.#refused('bad_request');
       answer(stream, 400);
       return;
     }

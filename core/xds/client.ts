@@ -10,6 +10,7 @@ import {
 } from '../../api/gen/envoy/service/discovery/v3/discovery_pb.js';
 import { errorCode } from '../errors.js';
 import type { Logger } from '../telemetry/log.js';
+import { Counter, type Registry } from '../telemetry/metrics.js';
 import { Backoff } from './backoff.js';
 import { XdsClientClosedError, XdsResponseInvalidError } from './errors.js';
 
@@ -57,6 +58,8 @@ export interface DeltaXdsClientOptions {
   /** Versions already held (type URL → name → version), e.g. restored from a cache. */
   initialVersions?: ReadonlyMap<string, ReadonlyMap<string, string>>;
   backoff?: { initialMs?: number; maxMs?: number };
+  /** Where to count lost streams (`istio_xds_connection_terminations_total`, as ztunnel does). */
+  registry?: Registry;
 }
 
 type AdsClient = ReturnType<typeof adsClient>;
@@ -78,6 +81,7 @@ export class DeltaXdsClient {
   /** Responses are applied one at a time, in the order they arrived. */
   #applying: Promise<void> = Promise.resolve();
   #retry: NodeJS.Timeout | undefined;
+  readonly #terminations: Counter<'reason'> | undefined;
   #started = false;
   #closed = false;
 
@@ -98,6 +102,14 @@ export class DeltaXdsClient {
       'grpc.max_reconnect_backoff_ms': maxMs,
     });
     this.#ads = adsClient(this.#channel);
+    this.#terminations =
+      options.registry &&
+      new Counter({
+        name: 'istio_xds_connection_terminations_total',
+        help: 'Total number of xDS stream terminations, by reason',
+        labelNames: ['reason'],
+        registers: [options.registry],
+      });
   }
 
   /** Opens the stream; later failures reconnect by themselves until close(). */
@@ -226,6 +238,15 @@ export class DeltaXdsClient {
     if (this.#closed || generation !== this.#generation) return;
     this.#stream = undefined;
     const fields = { code: grpc.status[status.code], details: status.details };
+    // ztunnel's reasons: a clean end, a connection that broke, or an error from the server.
+    this.#terminations?.inc({
+      reason:
+        status.code === grpc.status.OK
+          ? 'Complete'
+          : status.code === grpc.status.UNAVAILABLE
+            ? 'ConnectionError'
+            : 'Error',
+    });
     if (
       status.code === grpc.status.UNAUTHENTICATED ||
       status.code === grpc.status.PERMISSION_DENIED

@@ -8,7 +8,7 @@ import type { IssuedCredentials } from '../../core/identity/credentials.js';
 import type { Identity } from '../../core/identity/spiffe.js';
 import { connectFd, socketInNetns } from '../../core/net/socket.js';
 import { silentLogger } from '../../core/telemetry/log.js';
-import type { Mesh, MeshNode, MeshPod } from './mesh.js';
+import { AGENT_ADMIN_PORT, type Mesh, type MeshNode, type MeshPod } from './mesh.js';
 import { connectIn, httpGetIn } from './netns.js';
 import type { AmbitProcess } from './process.js';
 
@@ -173,7 +173,7 @@ export async function waitForMetric(
 // peer by hand from the test process, round trips on a connection kept open, log lines
 // written after a point, and the node agent's metrics.
 
-export const AGENT_METRICS = 'http://127.0.0.1:8000/metrics';
+export const AGENT_ADMIN = `http://127.0.0.1:${AGENT_ADMIN_PORT}`;
 
 /** A `createSocket` for HbonePool: plain TCP to `to`, made inside the namespace. */
 export function dialFrom(
@@ -277,7 +277,20 @@ export async function openConnections(
 
 /** Prometheus text from a node agent's admin port. */
 export async function scrapeAgent(node: MeshNode): Promise<string> {
-  const reply = await httpGetIn(node.netnsPath, AGENT_METRICS, 2000);
+  const reply = await httpGetIn(node.netnsPath, `${AGENT_ADMIN}/metrics`, 2000);
   if (reply.status !== 200) throw new Error(`agent metrics on ${node.name}: HTTP ${reply.status}`);
   return reply.body;
+}
+
+/** Polls an async condition until it holds; rejects naming `what` at the deadline. */
+export async function waitUntil(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs = 5000,
+): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!(await check().catch(() => false))) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }

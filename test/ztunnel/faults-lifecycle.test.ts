@@ -3,9 +3,10 @@ import { once } from 'node:events';
 import type net from 'node:net';
 import { HANDSHAKE_TIMEOUT_MS } from '../../core/hbone/settings.js';
 import { ip } from '../../local/command.js';
-import { startMesh } from '../support/mesh.js';
+import { startMesh, ZTUNNEL_READINESS_PORT } from '../support/mesh.js';
 import { connectIn, exchange, httpGetIn, listenIn } from '../support/netns.js';
 import {
+  AGENT_ADMIN,
   metricSum,
   openConnections,
   roundTrip,
@@ -14,6 +15,7 @@ import {
   waitEnrolled,
   waitForLogAfter,
   waitForMetric,
+  waitUntil,
 } from '../support/ztunnel.js';
 
 // Faults around the connections rather than in them: clients that never send, a pod whose
@@ -23,14 +25,8 @@ import {
 
 const AMBIENT = { 'istio.io/dataplane-mode': 'ambient' };
 const FAILURES = 'ambit_ztunnel_connection_failures_total';
-
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!(await check().catch(() => false))) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+/** How long a log line or a count may trail an outcome the test has already seen. */
+const SETTLE_MS = 2000;
 
 /**
  * Resolves with the ms from `since` until the peer hung up (the socket is half-open, so the
@@ -61,9 +57,8 @@ t.test('a node tunnel rides out faults around its connections', async (t) => {
     name: 'client',
     serviceAccount: 'client',
   });
-  const pods = [];
-  const services = [];
-  for (const name of ['far', 'spare']) {
+  /** An echo server pod on node-2 behind a service of its own name. */
+  const addServer = async (name: string) => {
     const pod = await mesh.addPod({
       node: 'node-2',
       namespace: 'demo',
@@ -73,21 +68,17 @@ t.test('a node tunnel rides out faults around its connections', async (t) => {
       ports: [8080],
     });
     await listenIn(t, pod.netnsPath, { port: 8080 });
-    pods.push(pod);
-    services.push(
-      await mesh.addService({
-        namespace: 'demo',
-        name,
-        selector: { app: name },
-        ports: [{ port: 80, targetPort: 8080 }],
-      }),
-    );
-  }
-  const [far, spare] = pods as [(typeof pods)[number], (typeof pods)[number]];
-  const [farService, spareService] = services as [
-    (typeof services)[number],
-    (typeof services)[number],
-  ];
+    const service = await mesh.addService({
+      namespace: 'demo',
+      name,
+      selector: { app: name },
+      ports: [{ port: 80, targetPort: 8080 }],
+    });
+    return { pod, service };
+  };
+  const { pod: far, service: farService } = await addServer('far');
+  // Reached for the first time only once the control plane is gone.
+  const { pod: spare, service: spareService } = await addServer('spare');
   await mesh.waitReady();
   await waitEnrolled(mesh, [client, far, spare], [farService.hostname, spareService.hostname]);
   const node1 = mesh.nodes[0]!;
@@ -103,10 +94,6 @@ t.test('a node tunnel rides out faults around its connections', async (t) => {
   };
 
   t.test('clients that never send', async (t) => {
-    const silent = await connectIn(client.netnsPath, farVip);
-    t.teardown(() => silent.destroy());
-    let silentClosed = false;
-    for (const event of ['end', 'close']) silent.once(event, () => (silentClosed = true));
     // Tunnels to `far` each node carries: [outbound on node-1, inbound on node-2].
     const carried = async () => [
       (await openConnections(node1)).filter(
@@ -117,13 +104,16 @@ t.test('a node tunnel rides out faults around its connections', async (t) => {
       ).length,
     ];
     const held = await carried();
-    t.comment(`DEBUG held ${JSON.stringify(held)} ${JSON.stringify(await openConnections(node1))} ${JSON.stringify(await openConnections(node2))}`);
+    const silent = await connectIn(client.netnsPath, farVip);
+    t.teardown(() => silent.destroy());
+    let silentClosed = false;
+    for (const event of ['end', 'close']) silent.once(event, () => (silentClosed = true));
     const withSilent = held.map((n) => n + 1);
     const same = (a: number[], b: number[]) => a.every((n, i) => n === b[i]);
     // Without a byte sent, the tunnel is up to the app on the other node.
-    await until('both tunnels to carry the silent connection', async () =>
+    await waitUntil('both tunnels to carry the silent connection', async () =>
       same(await carried(), withSilent),
-    ).catch(async (e) => { t.comment(`DEBUG now ${JSON.stringify(await openConnections(node1))} ${JSON.stringify(await openConnections(node2))}`); throw e; });
+    );
 
     const failures = metricSum(await scrape(node2), FAILURES, { direction: 'inbound' });
     const mark = node2.ztunnel!.logs.length;
@@ -160,11 +150,11 @@ t.test('a node tunnel rides out faults around its connections', async (t) => {
         { after },
       );
     await t.resolves(
-      waitForLogAfter(node2.ztunnel!, mark, (l) => /handshake/.test(String(l.msg))),
+      waitForLogAfter(node2.ztunnel!, mark, (l) => /handshake/.test(String(l.msg)), SETTLE_MS),
       'the drop is logged',
     );
     await t.resolves(
-      waitForMetric(node2, FAILURES, { direction: 'inbound' }, failures + mute.length),
+      waitForMetric(node2, FAILURES, { direction: 'inbound' }, failures + mute.length, SETTLE_MS),
       'each drop is counted',
     );
 
@@ -173,7 +163,10 @@ t.test('a node tunnel rides out faults around its connections', async (t) => {
     const ended = once(silent, 'end');
     silent.end();
     await ended;
-    await until('both tunnels to let it go', async () => same(await carried(), held));
+    await t.resolves(
+      waitUntil('both tunnels to let it go', async () => same(await carried(), held)),
+      'once the client closes, both tunnels let the connection go',
+    );
   });
 
   t.test('a pod whose netns vanishes before it is enrolled is forgotten and counted', async (t) => {
@@ -188,13 +181,17 @@ t.test('a node tunnel rides out faults around its connections', async (t) => {
     const mark = node1.agent!.logs.length;
     await mesh.addNamespace('late', AMBIENT);
     await waitForLogAfter(node1.agent!, mark, (l) => l.uid === ghost.uid);
-    const sandboxes = await httpGetIn(node1.netnsPath, 'http://127.0.0.1:8000/debug/sandboxes');
+    const sandboxes = await httpGetIn(node1.netnsPath, `${AGENT_ADMIN}/debug/sandboxes`);
     t.notMatch(sandboxes.body, ghost.uid, 'the agent forgot the sandbox');
-    const ready = await httpGetIn(node1.netnsPath, 'http://127.0.0.1:8000/ready');
+    const ready = await httpGetIn(node1.netnsPath, `${AGENT_ADMIN}/ready`);
     t.equal(ready.status, 200, 'the agent is still ready');
     await othersUnharmed(t, 'after a vanished netns');
     await t.resolves(
-      until('the failure to be counted', async () => (await counted()) === before + 1),
+      waitUntil(
+        'the failure to be counted',
+        async () => (await counted()) === before + 1,
+        SETTLE_MS,
+      ),
       'the failure is counted as netns_gone',
     );
   });
@@ -215,19 +212,27 @@ t.test('a node tunnel rides out faults around its connections', async (t) => {
         /^xDS stream/.test(String(l.msg)),
       );
       t.equal(line.level, 'warn', `${node.name} logs the lost xDS stream as a warning`);
-      const ready = await httpGetIn(node.netnsPath, 'http://127.0.0.1:15021/healthz/ready');
+      const ready = await httpGetIn(
+        node.netnsPath,
+        `http://127.0.0.1:${ZTUNNEL_READINESS_PORT}/healthz/ready`,
+      );
       t.equal(ready.status, 200, `${node.name} still reports ready`);
     }
     await othersUnharmed(t, 'without a control plane');
     // A destination not reached before: a new HBONE connection, a fresh handshake on both
     // ends with the certificates already held, a route from the last config.
     const spareVip = { address: spareService.clusterIP, port: 80 };
-    t.equal(await exchange(client.netnsPath, spareVip, 'first time'), 'first time');
+    t.equal(
+      await exchange(client.netnsPath, spareVip, 'first time'),
+      'first time',
+      'a destination not reached before works',
+    );
     for (const [i, node] of mesh.nodes.entries())
       await t.resolves(
-        until(
+        waitUntil(
           `${node.name} to count the lost xDS connection`,
           async () => metricSum(await scrape(node), terminations, {}) > before[i]!,
+          SETTLE_MS,
         ),
         `${node.name} counts the lost xDS connection (${terminations})`,
       );

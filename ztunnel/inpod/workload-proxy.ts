@@ -6,6 +6,7 @@ import type { SecretManager } from '../../core/identity/secret-manager.js';
 import { listenInNetns } from '../../core/net/socket.js';
 import type { Logger } from '../../core/telemetry/log.js';
 import type { Inbound } from '../inbound/inbound.js';
+import type { TcpMetrics } from '../metrics.js';
 import { INBOUND_HBONE_PORT, INBOUND_PLAINTEXT_PORT, OUTBOUND_PORT } from '../marks.js';
 import type { Outbound } from '../outbound/outbound.js';
 import type { EnrolledPod } from './pod.js';
@@ -14,6 +15,7 @@ export interface WorkloadProxyDeps {
   readonly inbound: Inbound;
   readonly outbound: Outbound;
   readonly secrets: SecretManager;
+  readonly metrics: TcpMetrics;
   readonly logger: Logger;
 }
 
@@ -35,6 +37,7 @@ export class WorkloadProxy {
     this.#hbone = new HboneServer({
       credentials: () => deps.secrets.current(pod.identity),
       onRequest: (request) => deps.inbound.tunnel(request, pod),
+      onRefused: (reason) => deps.metrics.failed('inbound', reason),
       logger: deps.logger,
     });
   }
