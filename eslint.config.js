@@ -2,41 +2,46 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 // DESIGN.md §3: api/ and core/ import no component; a component imports no other component.
-// The `ambit` command (cli/) is the one shell over every program and may import their faces.
+// An import reaches a component only by climbing to the repository root and descending into
+// the component's top folder, so the rule is anchored at the importing file's depth: a file
+// d folders deep names `(../){d}<component>/`. `api/waypoint/` and `controlplane/waypoint/`
+// are not the waypoint component.
 const components = ['controlplane', 'ztunnel', 'waypoint', 'cni', 'local', 'cli'];
-const layerRules = [
-  ...['api', 'core'].map((layer) => ({
-    files: [`${layer}/**/*.ts`],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: components.map((c) => ({
-            group: [`**/${c}/*`],
-            message: `${layer}/ must not import ${c}/`,
-          })),
-        },
-      ],
-    },
-  })),
-  ...components
-    .filter((c) => c !== 'cli')
-    .map((c) => ({
-      files: [`${c}/**/*.ts`],
+const MAX_DEPTH = 8;
+
+function restrict(layer, forbidden, message) {
+  return Array.from({ length: MAX_DEPTH }, (_, i) => {
+    const depth = i + 1;
+    return {
+      files: [`${layer}/${'*/'.repeat(depth - 1)}*.ts`],
       rules: {
         'no-restricted-imports': [
           'error',
           {
-            patterns: components
-              .filter((o) => o !== c)
-              .map((o) => ({
-                group: [`**/${o}/*`],
-                message: `${c}/ must not import ${o}/ (move shared code to core/ or api/)`,
-              })),
+            patterns: forbidden.map((c) => ({
+              regex: `^(\\.\\./){${depth}}${c}/`,
+              message: message(c),
+            })),
           },
         ],
       },
-    })),
+    };
+  });
+}
+
+const layerRules = [
+  ...['api', 'core'].flatMap((layer) =>
+    restrict(layer, components, (c) => `${layer}/ must not import ${c}/`),
+  ),
+  ...components
+    .filter((c) => c !== 'cli')
+    .flatMap((c) =>
+      restrict(
+        c,
+        components.filter((o) => o !== c),
+        (o) => `${c}/ must not import ${o}/ (move shared code to core/ or api/)`,
+      ),
+    ),
 ];
 
 export default tseslint.config(

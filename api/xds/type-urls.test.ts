@@ -3,9 +3,11 @@ import { AnySchema } from '@bufbuild/protobuf/wkt';
 import t from 'tap';
 import { Action, AuthorizationSchema } from '../gen/istio/security/authorization_pb.js';
 import { AddressSchema } from '../gen/istio/workload/workload_pb.js';
+import { WaypointServiceSchema } from '../gen/ambit/waypoint/v1/waypoint_pb.js';
 import {
   ADDRESS_TYPE_URL,
   AUTHORIZATION_TYPE_URL,
+  WAYPOINT_SERVICE_TYPE_URL,
   isTypeUrl,
   packResource,
   ResourceDecodeError,
@@ -16,11 +18,13 @@ import {
 t.test('the type URLs name the generated messages under type.googleapis.com', async (t) => {
   t.equal(ADDRESS_TYPE_URL, `type.googleapis.com/${AddressSchema.typeName}`);
   t.equal(AUTHORIZATION_TYPE_URL, `type.googleapis.com/${AuthorizationSchema.typeName}`);
+  t.equal(WAYPOINT_SERVICE_TYPE_URL, `type.googleapis.com/${WaypointServiceSchema.typeName}`);
 });
 
-t.test('only the workload and authorization types are served', async (t) => {
+t.test('only the workload, authorization and waypoint types are served', async (t) => {
   t.ok(isTypeUrl('type.googleapis.com/istio.workload.Address'));
   t.ok(isTypeUrl('type.googleapis.com/istio.security.Authorization'));
+  t.ok(isTypeUrl('type.googleapis.com/ambit.waypoint.v1.WaypointService'));
   t.notOk(isTypeUrl('type.googleapis.com/envoy.config.cluster.v3.Cluster'));
   t.notOk(isTypeUrl('toString'), 'inherited object keys are not type URLs');
 });
@@ -38,6 +42,16 @@ t.test('an Authorization survives packing into Any and back', async (t) => {
   const policy = create(AuthorizationSchema, { name: 'p', namespace: 'ns', action: Action.DENY });
   const any = packResource(AUTHORIZATION_TYPE_URL, policy);
   t.ok(equals(AuthorizationSchema, unpackResource(AUTHORIZATION_TYPE_URL, any), policy));
+});
+
+t.test('a WaypointService envelope survives packing into Any and back', async (t) => {
+  const message = create(WaypointServiceSchema, {
+    namespace: 'shop',
+    hostname: 'reviews.shop.svc.cluster.local',
+    configJson: '{}',
+  });
+  const any = packResource(WAYPOINT_SERVICE_TYPE_URL, message);
+  t.ok(equals(WaypointServiceSchema, unpackResource(WAYPOINT_SERVICE_TYPE_URL, any), message));
 });
 
 t.test('unpacking a resource of another type fails with a type mismatch', async (t) => {

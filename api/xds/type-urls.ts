@@ -4,23 +4,29 @@ import { create } from '@bufbuild/protobuf';
 import { AnySchema } from '@bufbuild/protobuf/wkt';
 import type { Any } from '@bufbuild/protobuf/wkt';
 import { MeshError } from '../../core/errors.js';
+import { WaypointServiceSchema } from '../gen/ambit/waypoint/v1/waypoint_pb.js';
 import { AuthorizationSchema } from '../gen/istio/security/authorization_pb.js';
 import { AddressSchema } from '../gen/istio/workload/workload_pb.js';
+import { WAYPOINT_SERVICE_TYPE_URL } from '../waypoint/config.js';
 
 // The resource types of Istio's ambient workload API on the Delta ADS stream. Istio's clients
 // (ztunnel) subscribe with exactly these strings, so they must match byte for byte.
 export const ADDRESS_TYPE_URL = 'type.googleapis.com/istio.workload.Address';
 export const AUTHORIZATION_TYPE_URL = 'type.googleapis.com/istio.security.Authorization';
+// Ambit's own type on the same stream: the waypoint's compiled configuration.
+export { WAYPOINT_SERVICE_TYPE_URL };
 
 /** A resource type Ambit serves over xDS. */
-export type TypeUrl = typeof ADDRESS_TYPE_URL | typeof AUTHORIZATION_TYPE_URL;
+export type TypeUrl =
+  typeof ADDRESS_TYPE_URL | typeof AUTHORIZATION_TYPE_URL | typeof WAYPOINT_SERVICE_TYPE_URL;
 
 const schemas = {
   [ADDRESS_TYPE_URL]: AddressSchema,
   [AUTHORIZATION_TYPE_URL]: AuthorizationSchema,
+  [WAYPOINT_SERVICE_TYPE_URL]: WaypointServiceSchema,
 } as const;
 
-/** The decoded message a type URL stands for: `Address` or `Authorization`. */
+/** The decoded message a type URL stands for: `Address`, `Authorization` or `WaypointService`. */
 export type ResourceOf<U extends TypeUrl> = MessageShape<(typeof schemas)[U]>;
 
 /** Narrows a type URL read off the wire (a request's `type_url`) to one Ambit serves. */

@@ -3,7 +3,11 @@ import t from 'tap';
 import { AuthorizationSchema } from '../../api/gen/istio/security/authorization_pb.js';
 import { AddressSchema } from '../../api/gen/istio/workload/workload_pb.js';
 import { parseResources } from '../../api/resources/index.js';
-import { ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL } from '../../api/xds/type-urls.js';
+import {
+  ADDRESS_TYPE_URL,
+  AUTHORIZATION_TYPE_URL,
+  WAYPOINT_SERVICE_TYPE_URL,
+} from '../../api/xds/type-urls.js';
 import type { TypeUrl } from '../../api/xds/type-urls.js';
 import { silentLogger } from '../../core/telemetry/log.js';
 import { AmbientIndex } from './index.js';
@@ -45,6 +49,7 @@ t.test('the first update publishes every type, even when empty', async (t) => {
     [
       [ADDRESS_TYPE_URL, 0],
       [AUTHORIZATION_TYPE_URL, 0],
+      [WAYPOINT_SERVICE_TYPE_URL, 0],
     ],
   );
 });
@@ -86,5 +91,5 @@ t.test('a listener that throws does not stop the others', async (t) => {
   });
   const pushes = record(index);
   index.updateFromResources([]);
-  t.equal(pushes.length, 2);
+  t.equal(pushes.length, 3);
 });

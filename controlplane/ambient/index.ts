@@ -4,11 +4,19 @@ import { AuthorizationSchema } from '../../api/gen/istio/security/authorization_
 import { AddressSchema } from '../../api/gen/istio/workload/workload_pb.js';
 import type { Address } from '../../api/gen/istio/workload/workload_pb.js';
 import type { AnyResource } from '../../api/resources/index.js';
-import { ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL } from '../../api/xds/type-urls.js';
+import { encodeWaypointService } from '../../api/waypoint/codec.js';
+import type { WaypointService } from '../../api/waypoint/config.js';
+import {
+  ADDRESS_TYPE_URL,
+  AUTHORIZATION_TYPE_URL,
+  WAYPOINT_SERVICE_TYPE_URL,
+} from '../../api/xds/type-urls.js';
 import type { TypeUrl } from '../../api/xds/type-urls.js';
 import type { Logger } from '../../core/telemetry/log.js';
+import type { ModelIssue } from '../model/issues.js';
 import { buildModel } from '../model/mesh-model.js';
 import type { MeshModel } from '../model/mesh-model.js';
+import { compileWaypointServices } from '../waypoint/compile.js';
 import { DEFAULT_ADDRESS_OPTIONS } from './address-options.js';
 import type { AddressOptions } from './address-options.js';
 import { computeAddresses } from './addresses.js';
@@ -70,9 +78,10 @@ function sameResources(a: ResourceMap | undefined, b: ResourceMap): boolean {
 
 /**
  * The ambient index: from each new mesh model, the Address and Authorization resources the
- * node tunnels need, as Istio's ambient index computes them. Listeners (the xDS server) get
- * the full encoded set of a type each time that set changes; the decoded messages stay
- * available for tools (`ambit x render`).
+ * node tunnels need, as Istio's ambient index computes them, and the WaypointService each
+ * waypoint runs (controlplane/waypoint). Listeners (the xDS server) get the full encoded set
+ * of a type each time that set changes; the decoded messages stay available for tools
+ * (`ambit x render`).
  */
 export class AmbientIndex {
   private readonly options: AddressOptions;
@@ -82,6 +91,8 @@ export class AmbientIndex {
   private currentModel: MeshModel | undefined;
   private addressMessages: ReadonlyMap<string, Address> = new Map();
   private authorizationMessages: ReadonlyMap<string, Authorization> = new Map();
+  private waypointConfigs: ReadonlyMap<string, WaypointService> = new Map();
+  private waypointFindings: readonly ModelIssue[] = [];
   private readonly encoded = new Map<TypeUrl, ResourceMap>();
 
   constructor(options: AmbientIndexOptions) {
@@ -114,6 +125,9 @@ export class AmbientIndex {
     this.currentModel = model;
     this.addressMessages = computeAddresses(model, this.options);
     this.authorizationMessages = computeAuthorizations(model, this.options);
+    const compiled = compileWaypointServices(model, this.options);
+    this.waypointConfigs = compiled.services;
+    this.waypointFindings = compiled.issues;
     this.publish(
       ADDRESS_TYPE_URL,
       encode(this.addressMessages, (m) => toBinary(AddressSchema, m)),
@@ -121,6 +135,10 @@ export class AmbientIndex {
     this.publish(
       AUTHORIZATION_TYPE_URL,
       encode(this.authorizationMessages, (m) => toBinary(AuthorizationSchema, m)),
+    );
+    this.publish(
+      WAYPOINT_SERVICE_TYPE_URL,
+      encode(this.waypointConfigs, (c) => encodeWaypointService(c).value),
     );
   }
 
@@ -135,6 +153,16 @@ export class AmbientIndex {
 
   authorizations(): ReadonlyMap<string, Authorization> {
     return this.authorizationMessages;
+  }
+
+  /** Every waypoint's config, by `namespace/hostname` of the service. */
+  waypointServices(): ReadonlyMap<string, WaypointService> {
+    return this.waypointConfigs;
+  }
+
+  /** What the routing config asks for that the waypoints cannot serve. */
+  waypointIssues(): readonly ModelIssue[] {
+    return this.waypointFindings;
   }
 
   /** The encoded resources of one type as last published (empty before the first update). */

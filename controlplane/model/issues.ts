@@ -38,4 +38,38 @@ export type ModelIssue =
       readonly object: ObjectRef;
       readonly hostname: string;
       readonly by: ObjectRef;
+    }
+  | {
+      /** A route sends traffic to a host no service has; the waypoint answers 503 there. */
+      readonly code: 'DestinationHostNotFound';
+      readonly object: ObjectRef;
+      readonly host: string;
+    }
+  | {
+      /** A route names a port its destination service does not have; the waypoint answers 503. */
+      readonly code: 'DestinationPortNotFound';
+      readonly object: ObjectRef;
+      readonly host: string;
+      readonly port: number;
+    }
+  | {
+      /** A route names a subset no DestinationRule for the host defines; the waypoint answers 503. */
+      readonly code: 'DestinationSubsetNotFound';
+      readonly object: ObjectRef;
+      readonly host: string;
+      readonly subset: string;
+    }
+  | {
+      /** HTTPRoutes attach to the service, so its waypoint ignores this VirtualService's HTTP routes. */
+      readonly code: 'VirtualServiceIgnoredForHTTPRoute';
+      readonly object: ObjectRef;
+      readonly service: ObjectRef;
+      readonly by: ObjectRef;
+    }
+  | {
+      /** A part of a route the waypoint does not implement; that part is left out. */
+      readonly code: 'RouteFeatureUnsupported';
+      readonly object: ObjectRef;
+      readonly field: string;
+      readonly reason: string;
     };

@@ -1,9 +1,12 @@
 import type {
   AnyResource,
   AuthorizationPolicyResource,
+  DestinationRuleResource,
+  HTTPRouteResource,
   PeerAuthenticationResource,
   ResourceOf,
   ResourceType,
+  VirtualServiceResource,
 } from '../../api/resources/index.js';
 import type { ModelIssue, ObjectRef } from './issues.js';
 import { namespaceInfo } from './namespaces.js';
@@ -51,6 +54,10 @@ export interface MeshModel {
   readonly serviceEntryEndpoints: readonly ServiceEntryEndpoint[];
   readonly authorizationPolicies: readonly AuthorizationPolicyResource[];
   readonly peerAuthentications: readonly PeerAuthenticationResource[];
+  /** Routing config the waypoint compiler reads (controlplane/waypoint), by namespace and name. */
+  readonly virtualServices: readonly VirtualServiceResource[];
+  readonly destinationRules: readonly DestinationRuleResource[];
+  readonly httpRoutes: readonly HTTPRouteResource[];
   readonly issues: readonly ModelIssue[];
 }
 
@@ -154,6 +161,9 @@ export function buildModel(
     serviceEntryEndpoints: entryEndpoints,
     authorizationPolicies: ofType(all, 'AuthorizationPolicy'),
     peerAuthentications: ofType(all, 'PeerAuthentication'),
+    virtualServices: ofType(all, 'VirtualService'),
+    destinationRules: ofType(all, 'DestinationRule'),
+    httpRoutes: ofType(all, 'HTTPRoute'),
     issues: issues.list,
   };
 }
