@@ -54,7 +54,13 @@ export async function receiveBulk(
     scope,
     step,
     netns,
-    ['bash', '-c', 'exec 3<>"/dev/tcp/$0/$1" && dd bs=1M of=/dev/null <&3', to.address, String(to.port)],
+    [
+      'bash',
+      '-c',
+      'exec 3<>"/dev/tcp/$0/$1" && dd bs=1M of=/dev/null <&3',
+      to.address,
+      String(to.port),
+    ],
     // dd's summary in a known format: "N bytes (…) copied, S s, …".
     { LC_ALL: 'C' },
   );

@@ -42,10 +42,13 @@ const USAGE = `usage: node dist/perf/l4.js [--duration SECONDS] [--bulk-mib MIB]
 const HTTP_PORT = 8080;
 const BULK_PORT = 9000;
 const WARMUP_SECONDS = 3;
+const SETUP_MS = 60_000;
 const WARMUP_CONNECTIONS = 16;
 const RESULTS_DIR = 'perf/results';
 /** Long enough for a ztunnel to drain and write its profile. */
 const PROFILED_STOP_MS = 20_000;
+/** A 1-minute load average above this before the start means something else is running. */
+const BUSY_LOAD = 0.5;
 
 interface Options {
   durationSeconds: number;
@@ -100,62 +103,66 @@ function tinyHttpServer(): http.Server {
   });
 }
 
+/** A pod on node-2 serving the tiny HTTP answer and bulk streams, from this process. */
+async function addServer(
+  scope: Scope,
+  mesh: Mesh,
+  namespace: string,
+  bulkMebibytes: number,
+): Promise<MeshPod> {
+  const server = await mesh.addPod({
+    node: 'node-2',
+    namespace,
+    name: 'server',
+    labels: { app: 'server' },
+    ports: [HTTP_PORT, BULK_PORT],
+  });
+  const httpServer = tinyHttpServer();
+  await listenIn(scope.asTest(), server.netnsPath, { port: HTTP_PORT }, (socket) =>
+    httpServer.emit('connection', socket),
+  );
+  await listenIn(scope.asTest(), server.netnsPath, { port: BULK_PORT }, bulkSource(bulkMebibytes));
+  return server;
+}
+
 /**
  * Two namespaces, each with a client pod on node-1 and a server pod on node-2: `plain` is
- * outside the mesh, `mesh` is ambient and its server sits behind a Service.
+ * outside the mesh (the direct path, to the pod IP); `ambient` is in it, and its server sits
+ * behind a Service (the ztunnel path, to the VIP).
  */
 async function buildPaths(scope: Scope, mesh: Mesh, bulkMebibytes: number): Promise<Path[]> {
   await mesh.addNamespace('plain');
-  await mesh.addNamespace('mesh', { 'istio.io/dataplane-mode': 'ambient' });
-  const paths: Path[] = [];
-  const enrolled: MeshPod[] = [];
-  for (const namespace of ['plain', 'mesh'] as const) {
-    const client = await mesh.addPod({ node: 'node-1', namespace, name: 'client' });
-    const server = await mesh.addPod({
-      node: 'node-2',
-      namespace,
-      name: 'server',
-      labels: { app: 'server' },
-      ports: [HTTP_PORT, BULK_PORT],
-    });
-    const httpServer = tinyHttpServer();
-    await listenIn(scope.asTest(), server.netnsPath, { port: HTTP_PORT }, (socket) =>
-      httpServer.emit('connection', socket),
-    );
-    await listenIn(
-      scope.asTest(),
-      server.netnsPath,
-      { port: BULK_PORT },
-      bulkSource(bulkMebibytes),
-    );
-    if (namespace === 'plain') {
-      paths.push({
-        name: 'direct',
-        client,
-        url: `http://${server.ip}:${HTTP_PORT}/`,
-        bulk: { address: server.ip, port: BULK_PORT },
-      });
-      continue;
-    }
-    const service = await mesh.addService({
-      namespace,
-      name: 'server',
-      selector: { app: 'server' },
-      ports: [
-        { name: 'http', port: 80, targetPort: HTTP_PORT },
-        { name: 'bulk', port: 90, targetPort: BULK_PORT },
-      ],
-    });
-    enrolled.push(client, server);
-    paths.push({
+  await mesh.addNamespace('ambient', { 'istio.io/dataplane-mode': 'ambient' });
+  const plainClient = await mesh.addPod({ node: 'node-1', namespace: 'plain', name: 'client' });
+  const plainServer = await addServer(scope, mesh, 'plain', bulkMebibytes);
+  const meshClient = await mesh.addPod({ node: 'node-1', namespace: 'ambient', name: 'client' });
+  const meshServer = await addServer(scope, mesh, 'ambient', bulkMebibytes);
+  const service = await mesh.addService({
+    namespace: 'ambient',
+    name: 'server',
+    selector: { app: 'server' },
+    ports: [
+      { name: 'http', port: 80, targetPort: HTTP_PORT },
+      { name: 'bulk', port: 90, targetPort: BULK_PORT },
+    ],
+  });
+  // Generous deadlines: a benchmark may run on a busy machine, and nothing here is timed.
+  await mesh.waitReady(SETUP_MS);
+  await waitEnrolled(mesh, [meshClient, meshServer], [service.hostname], SETUP_MS);
+  const paths: Path[] = [
+    {
+      name: 'direct',
+      client: plainClient,
+      url: `http://${plainServer.ip}:${HTTP_PORT}/`,
+      bulk: { address: plainServer.ip, port: BULK_PORT },
+    },
+    {
       name: 'ztunnel',
-      client,
+      client: meshClient,
       url: `http://${service.clusterIP}/`,
       bulk: { address: service.clusterIP, port: 90 },
-    });
-    await mesh.waitReady();
-    await waitEnrolled(mesh, enrolled, [service.hostname]);
-  }
+    },
+  ];
   for (const path of paths) {
     const reply = await httpGetIn(path.client.netnsPath, path.url);
     if (reply.status !== 200)
@@ -203,6 +210,7 @@ async function measure(
 async function machine(): Promise<L4Results['machine']> {
   const { stdout } = await promisify(execFile)(K6_BIN, ['version']);
   return {
+    loadAverage: os.loadavg()[0]!,
     cpus: os.availableParallelism(),
     cpuModel: os.cpus()[0]?.model.trim() ?? 'unknown',
     kernel: os.release(),
@@ -235,21 +243,23 @@ async function run(scope: Scope, options: Options): Promise<L4Results> {
     throw new BenchmarkError('start', 'run from the repository root after `make build`');
   if (!existsSync(K6_BIN)) throw new BenchmarkError('start', `no ${K6_BIN}: run \`make k6\``);
   const info = await machine();
+  if (info.loadAverage > BUSY_LOAD)
+    progress(
+      `warning: load average ${info.loadAverage.toFixed(1)} before the start: other work shares the CPUs, so the numbers will be low and noisy`,
+    );
   const workDir = await mkdtemp(join(os.tmpdir(), 'ambit-perf-'));
   scope.teardown(() => rm(workDir, { recursive: true, force: true }));
-  let raw: string | undefined;
-  if (options.cpuProfDir) {
-    await mkdir(options.cpuProfDir, { recursive: true });
-    raw = await profileAmbitProcesses(scope, options.cpuProfDir);
-  }
+  const profiles = options.cpuProfDir;
+  if (profiles) await mkdir(profiles, { recursive: true });
+  const raw = profiles ? await profileAmbitProcesses(scope, profiles) : undefined;
 
   progress('starting a two-node mesh (control plane, node agents, ztunnels)');
   const mesh = await startMesh(scope.asTest(), { nodes: 2 });
-  progress('adding pods and a service; waiting for enrollment');
+  progress(`mesh ${mesh.cluster.prefix} up; adding pods and a service, waiting for enrollment`);
   const paths = await buildPaths(scope, mesh, options.bulkMebibytes);
   const measured: Partial<Record<Path['name'], PathResults>> = {};
   for (const path of paths) measured[path.name] = await measure(scope, path, options, workDir);
-  if (raw && options.cpuProfDir) await collectProfiles(mesh, raw, options.cpuProfDir);
+  if (profiles && raw) await collectProfiles(mesh, raw, profiles);
 
   const direct = measured.direct!;
   const ztunnel = measured.ztunnel!;
@@ -288,7 +298,7 @@ async function main(): Promise<number> {
   }
   const { machine: m, settings: s } = results;
   console.log(
-    `\nL4 benchmark, ${m.cpus} CPUs (${m.cpuModel}), ${s.durationSeconds} s per load, ${s.bulkMebibytes} MiB bulk stream; MB = 10^6 bytes; ratio = ztunnel / direct\n`,
+    `\nL4 benchmark, ${m.cpus} CPUs (${m.cpuModel}, load ${m.loadAverage.toFixed(1)} at start), ${s.durationSeconds} s per load, ${s.bulkMebibytes} MiB bulk stream; MB = 10^6 bytes; ratio = ztunnel / direct\n`,
   );
   console.log(formatTable(results));
   console.log(`\n${formatTargets(results.targets)}`);

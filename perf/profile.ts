@@ -9,7 +9,8 @@ import type { Scope } from './scope.js';
 
 /**
  * From now on every ambit process this one starts writes a V8 CPU profile into
- * `<dir>/raw` when it exits. Returns that directory.
+ * `<dir>/raw` when it exits. Returns that directory, which goes at cleanup: call this before
+ * starting the mesh, so that its processes have exited (and written) by then.
  */
 export async function profileAmbitProcesses(scope: Scope, dir: string): Promise<string> {
   const raw = join(dir, 'raw');
@@ -27,13 +28,14 @@ export async function profileAmbitProcesses(scope: Scope, dir: string): Promise<
   scope.teardown(async () => {
     process.env.PATH = path;
     await rm(shim, { recursive: true, force: true });
+    await rm(raw, { recursive: true, force: true });
   });
   return raw;
 }
 
 /**
- * Moves the profiles of the given processes (by pid) out of `raw` as `<dir>/<name>.cpuprofile`,
- * removes the rest, and returns the kept paths.
+ * Moves the profiles of the given (exited) processes out of `raw` as
+ * `<dir>/<name>.cpuprofile` and returns their paths.
  */
 export async function keepProfiles(
   raw: string,
@@ -49,7 +51,6 @@ export async function keepProfiles(
     await rename(join(raw, file), to);
     kept.push(to);
   }
-  await rm(raw, { recursive: true, force: true });
   return kept;
 }
 
@@ -86,7 +87,12 @@ export async function hotFunctions(file: string, count: number): Promise<HotFunc
       ? `${frame.url.replace(/^file:\/\/.*?\/dist\//, '')}:${frame.lineNumber + 1}`
       : '';
     const key = `${frame.functionName}@${where}`;
-    const entry = self.get(key) ?? { name: frame.functionName || '(anonymous)', where, selfMs: 0, percent: 0 };
+    const entry = self.get(key) ?? {
+      name: frame.functionName || '(anonymous)',
+      where,
+      selfMs: 0,
+      percent: 0,
+    };
     entry.selfMs += delta;
     self.set(key, entry);
   });

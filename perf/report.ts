@@ -31,7 +31,15 @@ export interface L4Results {
   benchmark: 'l4';
   /** ISO 8601, when the run finished. */
   date: string;
-  machine: { cpus: number; cpuModel: string; kernel: string; node: string; k6: string };
+  machine: {
+    cpus: number;
+    cpuModel: string;
+    /** 1-minute load average before the mesh started: above 0 means shared CPUs. */
+    loadAverage: number;
+    kernel: string;
+    node: string;
+    k6: string;
+  };
   settings: { durationSeconds: number; warmupSeconds: number; bulkMebibytes: number };
   direct: PathResults;
   ztunnel: PathResults;

@@ -31,7 +31,9 @@ export function runInNetns(
   child.stdout.on('data', keep);
   child.stderr.on('data', keep);
   return new Promise((resolve, reject) => {
-    child.once('error', (err) => reject(new BenchmarkError(step, `cannot run ${argv[0]}`, { cause: err })));
+    child.once('error', (err) =>
+      reject(new BenchmarkError(step, `cannot run ${argv[0]}`, { cause: err })),
+    );
     child.once('close', (code, signal) => {
       if (code === 0) resolve(output);
       else

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { setDefaultHighWaterMark } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { MeshError } from '../core/errors.js';
 import { parseTrustDomain } from '../core/identity/spiffe.js';
@@ -71,6 +72,10 @@ export async function main(argv: string[]): Promise<number> {
     throw new FlagError(`--ca-root ${caRoot}: cannot be read`, { cause });
   });
 
+  // Node's 16 KiB default makes every write into an HTTP/2 stream report backpressure, so
+  // each 64 KiB read pauses and resumes the source socket. HTTP/2 streams take no option for
+  // it; the process default is the only handle. At most this much is buffered per direction.
+  setDefaultHighWaterMark(false, 1024 * 1024);
   const logger = createLogger('ztunnel').child({ node: values.node });
   const registry = createRegistry({ processMetrics: true });
   const ztunnel = new Ztunnel({
