@@ -4,12 +4,14 @@ import { cniAgent } from './commands/cni-agent.js';
 import { controlplane } from './commands/controlplane.js';
 import { validate } from './commands/validate.js';
 import { render } from './commands/render.js';
+import { waypoint } from './commands/waypoint.js';
 import { ztunnel } from './commands/ztunnel.js';
 
 const commands: Record<string, Command> = {
   controlplane,
   'cni-agent': cniAgent,
   ztunnel,
+  waypoint,
   validate,
 };
 const experimental: Record<string, Command> = { render };
