@@ -29,6 +29,18 @@ export interface MeshOptions {
    * gives the topology and the control plane only.
    */
   dataplane?: boolean;
+  /**
+   * Callers besides the node tunnels that need a token for the control plane (a waypoint,
+   * say): one token each, not bound to a node, written to the tokens file before the
+   * control plane starts (it reads the file once). `Mesh.tokenFileFor` gives the file.
+   */
+  extraTokens?: readonly TokenSubject[];
+}
+
+/** Whom a token speaks for: the identity `spiffe://cluster.local/ns/<namespace>/sa/<sa>`. */
+export interface TokenSubject {
+  namespace: string;
+  serviceAccount: string;
 }
 
 export interface MeshNode extends ClusterNode {
@@ -106,12 +118,26 @@ export interface Mesh {
   /** Removes `<name>` from the config directory. */
   remove(name: string): Promise<void>;
   addNamespace(name: string, labels?: Record<string, string>): Promise<void>;
+  /**
+   * Rewrites a namespace added with `addNamespace` with these labels merged into its own
+   * (`null` removes one).
+   */
+  labelNamespace(name: string, labels: Record<string, string | null>): Promise<void>;
   /** Runs the node's CNI chain for a new pod, then writes its Pod object (Running, Ready). */
   addPod(spec: PodSpec): Promise<MeshPod>;
   /** CNI DEL and namespace removal, then the Pod object goes. */
   removePod(pod: MeshPod): Promise<void>;
   /** Writes a Service with the next VIP from the cluster's service range. */
   addService(spec: ServiceSpec): Promise<MeshService>;
+  /** Rewrites a Service from `addService`, same VIP, with labels merged (`null` removes one). */
+  labelService(service: MeshService, labels: Record<string, string | null>): Promise<void>;
+  /** The file holding the token of a subject listed in `MeshOptions.extraTokens`. */
+  tokenFileFor(subject: TokenSubject): string;
+  /**
+   * Starts `ambit ARGS…` (in the named network namespace, when given) as part of the mesh:
+   * stopped at the end of the test with the rest, before pods are removed.
+   */
+  startAmbit(args: string[], netns?: string): Promise<AmbitProcess>;
   /** Resolves when the control plane, every node agent and every ztunnel report ready. */
   waitReady(timeoutMs?: number): Promise<void>;
   /** Kills a node's ztunnel or agent (SIGKILL unless told) and starts a new one in its place. */
@@ -175,7 +201,23 @@ export async function startMesh(t: Test, options: MeshOptions): Promise<Mesh> {
     serviceAccount: 'ztunnel',
     node: node.name,
   }));
-  await writeFile(tokensFile, stringify(tokens), { mode: 0o600 });
+  const extraTokens = new Map<string, { token: string; file: string } & TokenSubject>();
+  for (const subject of options.extraTokens ?? []) {
+    const key = subjectKey(subject);
+    const file = join(cluster.stateDir, `token-${subject.namespace}-${subject.serviceAccount}`);
+    const entry = { ...subject, token: randomBytes(16).toString('hex'), file };
+    extraTokens.set(key, entry);
+    await writeFile(file, entry.token, { mode: 0o600 });
+  }
+  const tokenEntries = [
+    ...tokens,
+    ...[...extraTokens.values()].map(({ token, namespace, serviceAccount }) => ({
+      token,
+      namespace,
+      serviceAccount,
+    })),
+  ];
+  await writeFile(tokensFile, stringify(tokenEntries), { mode: 0o600 });
 
   const address = `${cluster.bridgeIp}:${CONTROL_PLANE_PORT}`;
   const controlPlaneProcess = await start([
@@ -254,6 +296,22 @@ export async function startMesh(t: Test, options: MeshOptions): Promise<Mesh> {
   };
   const plan = addressPlan(cluster.octet);
   let services = 0;
+  const namespaceLabels = new Map<string, Record<string, string>>();
+  const serviceSpecs = new Map<string, ServiceSpec & { clusterIP: string }>();
+  const writeNamespace = (name: string, labels: Record<string, string>) => {
+    namespaceLabels.set(name, labels);
+    return apply(
+      `namespace-${name}.yaml`,
+      stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } }),
+    );
+  };
+  const writeService = (spec: ServiceSpec, clusterIP: string) => {
+    serviceSpecs.set(`${spec.namespace}/${spec.name}`, { ...spec, clusterIP });
+    return apply(
+      `service-${spec.namespace}-${spec.name}.yaml`,
+      stringify(serviceObject(spec, clusterIP)),
+    );
+  };
 
   return {
     cluster,
@@ -262,11 +320,12 @@ export async function startMesh(t: Test, options: MeshOptions): Promise<Mesh> {
     nodes,
     apply,
     remove: (name) => rm(join(configDir, name), { force: true }),
-    addNamespace: (name, labels = {}) =>
-      apply(
-        `namespace-${name}.yaml`,
-        stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } }),
-      ),
+    addNamespace: (name, labels = {}) => writeNamespace(name, labels),
+    async labelNamespace(name, labels) {
+      const current = namespaceLabels.get(name);
+      if (current === undefined) throw new Error(`namespace ${name} was not added to this mesh`);
+      await writeNamespace(name, mergeLabels(current, labels));
+    },
     async addPod(spec) {
       const uid = randomUUID();
       const local = await addPod(
@@ -291,10 +350,7 @@ export async function startMesh(t: Test, options: MeshOptions): Promise<Mesh> {
     },
     async addService(spec) {
       const clusterIP = plan.serviceVip(++services);
-      await apply(
-        `service-${spec.namespace}-${spec.name}.yaml`,
-        stringify(serviceObject(spec, clusterIP)),
-      );
+      await writeService(spec, clusterIP);
       return {
         namespace: spec.namespace,
         name: spec.name,
@@ -302,6 +358,20 @@ export async function startMesh(t: Test, options: MeshOptions): Promise<Mesh> {
         hostname: `${spec.name}.${spec.namespace}.svc.cluster.local`,
       };
     },
+    async labelService(service, labels) {
+      const spec = serviceSpecs.get(`${service.namespace}/${service.name}`);
+      if (spec === undefined)
+        throw new Error(`service ${service.namespace}/${service.name} was not added to this mesh`);
+      const { clusterIP, ...rest } = spec;
+      await writeService({ ...rest, labels: mergeLabels(spec.labels ?? {}, labels) }, clusterIP);
+    },
+    tokenFileFor(subject) {
+      const entry = extraTokens.get(subjectKey(subject));
+      if (entry === undefined)
+        throw new Error(`no token for ${subjectKey(subject)}: list it in MeshOptions.extraTokens`);
+      return entry.file;
+    },
+    startAmbit: (args, netns) => start(args, netns),
     async restart(nodeName, program, signal = 'SIGKILL') {
       const i = nodes.findIndex((n) => n.name === nodeName);
       const node = nodes[i];
@@ -333,6 +403,22 @@ export async function startMesh(t: Test, options: MeshOptions): Promise<Mesh> {
       }
     },
   };
+}
+
+function subjectKey(subject: TokenSubject): string {
+  return `${subject.namespace}/${subject.serviceAccount}`;
+}
+
+function mergeLabels(
+  current: Record<string, string>,
+  changes: Record<string, string | null>,
+): Record<string, string> {
+  const merged = { ...current };
+  for (const [key, value] of Object.entries(changes)) {
+    if (value === null) delete merged[key];
+    else merged[key] = value;
+  }
+  return merged;
 }
 
 function podFile(pod: LocalPod): string {

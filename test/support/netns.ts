@@ -115,24 +115,55 @@ export interface HttpReply {
   body: string;
 }
 
+/** One HTTP/1.1 request made from inside a namespace by `httpIn`. */
+export interface HttpInRequest {
+  /** An IP literal: a service VIP, a pod IP, a loopback admin port. */
+  address: string;
+  port: number;
+  /** Default GET. */
+  method?: string;
+  /** Path and query; default `/`. */
+  path?: string;
+  /** `host` among them replaces the default `address:port`. */
+  headers?: Record<string, string>;
+  body?: string | Buffer;
+  /** Default 5000. */
+  timeoutMs?: number;
+  /** A keep-alive agent from `netnsAgent` (same namespace); default a new connection. */
+  agent?: http.Agent;
+}
+
+/** Makes a TCP connection from inside the namespace, for node:http. */
+function dialer(netnsPath: string, to: { address: string; port: number }): () => net.Socket {
+  return () =>
+    inNetns(netnsPath, (netnsFd) =>
+      connectFd(socketInNetns(netnsFd, net.isIPv6(to.address) ? 6 : 4), to),
+    );
+}
+
 /**
- * GET `url` (an IP literal host, e.g. a ztunnel admin endpoint on a node's loopback) from
- * inside a namespace.
+ * An HTTP request from inside a namespace (a pod's: captured like the pod's own traffic).
+ * Resolves with the whole answer; rejects on a connection error, a reset, or no answer in
+ * time.
  */
-export function httpGetIn(netnsPath: string, url: string, timeoutMs = 5000): Promise<HttpReply> {
-  const target = new URL(url);
-  const address = target.hostname.replace(/^\[(.*)\]$/, '$1');
-  const port = Number(target.port || 80);
-  if (!net.isIP(address)) throw new Error(`httpGetIn wants an IP literal host, not ${url}`);
+export function httpIn(netnsPath: string, request: HttpInRequest): Promise<HttpReply> {
+  const { address, port } = request;
+  if (!net.isIP(address)) throw new Error(`httpIn wants an IP literal address, not ${address}`);
+  const timeoutMs = request.timeoutMs ?? 5000;
+  const method = request.method ?? 'GET';
+  const path = request.path ?? '/';
   return new Promise((resolve, reject) => {
-    const request = http.get(
-      target,
+    const outgoing = http.request(
       {
+        host: address,
+        port,
+        method,
+        path,
+        headers: request.headers,
         timeout: timeoutMs,
-        createConnection: () =>
-          inNetns(netnsPath, (netnsFd) =>
-            connectFd(socketInNetns(netnsFd, net.isIPv6(address) ? 6 : 4), { address, port }),
-          ),
+        ...(request.agent
+          ? { agent: request.agent }
+          : { createConnection: dialer(netnsPath, { address, port }) }),
       },
       (response) => {
         const chunks: Buffer[] = [];
@@ -147,9 +178,47 @@ export function httpGetIn(netnsPath: string, url: string, timeoutMs = 5000): Pro
         );
       },
     );
-    request.once('timeout', () =>
-      request.destroy(new Error(`GET ${url}: no reply in ${timeoutMs} ms`)),
+    outgoing.once('timeout', () =>
+      outgoing.destroy(
+        new Error(`${method} http://${address}:${port}${path}: no reply in ${timeoutMs} ms`),
+      ),
     );
-    request.once('error', reject);
+    outgoing.once('error', reject);
+    outgoing.end(request.body);
+  });
+}
+
+/**
+ * A keep-alive agent whose connections are made inside the namespace, for many requests
+ * over few connections (`httpIn`'s `agent`). Its sockets are destroyed when the test ends.
+ */
+export function netnsAgent(
+  t: Test,
+  netnsPath: string,
+  options: { maxSockets?: number } = {},
+): http.Agent {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 8 });
+  agent.createConnection = (connectOptions) =>
+    dialer(netnsPath, {
+      address: String(connectOptions.host),
+      port: Number(connectOptions.port),
+    })();
+  t.teardown(() => agent.destroy());
+  return agent;
+}
+
+/**
+ * GET `url` (an IP literal host, e.g. a ztunnel admin endpoint on a node's loopback) from
+ * inside a namespace.
+ */
+export function httpGetIn(netnsPath: string, url: string, timeoutMs = 5000): Promise<HttpReply> {
+  const target = new URL(url);
+  const address = target.hostname.replace(/^\[(.*)\]$/, '$1');
+  if (!net.isIP(address)) throw new Error(`httpGetIn wants an IP literal host, not ${url}`);
+  return httpIn(netnsPath, {
+    address,
+    port: Number(target.port || 80),
+    path: `${target.pathname}${target.search}`,
+    timeoutMs,
   });
 }

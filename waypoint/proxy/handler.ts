@@ -23,6 +23,9 @@ import type { Upstreams } from './upstreams.js';
 
 /** Who sent the requests of one tunnel, and to which service. */
 export interface TunnelContext {
+  /** The VIP and port the tunnel's `:authority` named; routes are looked up per request. */
+  readonly destination: { readonly address: string; readonly port: number };
+  /** What that address served when the tunnel opened (its protocol decides HTTP or TCP). */
   readonly target: ServiceTarget;
   /** The source workload's IP: the tunnel's `forwarded: for=`, else its peer address. */
   readonly sourceAddress: string;
@@ -52,7 +55,11 @@ export async function handleRequest(
   context: HandlerContext,
 ): Promise<void> {
   const started = performance.now();
-  const { service, port } = tunnel.target;
+  // Each request takes the routes current now, as Envoy applies a push to the next request
+  // on an open connection; the tunnel only fixes which service and port it is for.
+  const current = context.state.target(tunnel.destination.address, tunnel.destination.port);
+  const target = current ?? tunnel.target;
+  const { service, port } = target;
   const record: RequestRecord = {
     service: `${service.namespace}/${service.hostname}`,
     port: port.port,
@@ -71,7 +78,11 @@ export async function handleRequest(
   };
   const body = downstream.hasBody ? new RequestBody(downstream.body) : undefined;
   try {
-    await route(downstream, tunnel, context, record, body);
+    if (current === undefined) {
+      // The service was unbound from this waypoint while the connection stayed open.
+      addFlag(record, 'NR');
+      replyLocally(downstream, record, 503, 'no service bound to this waypoint at that address');
+    } else await route(downstream, { ...tunnel, target: current }, context, record, body);
   } catch (err) {
     context.logger.error({ err, service: record.service }, 'request handling failed');
     if (!downstream.responseStarted) replyLocally(downstream, record, 500, 'internal error');

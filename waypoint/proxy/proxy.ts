@@ -133,6 +133,7 @@ export class WaypointProxy {
       return;
     }
     const tunnel: TunnelContext = {
+      destination: { address, port },
       target,
       sourceAddress: sourceAddressOf(request),
       sourceIdentity: request.peerIdentity,
