@@ -1,13 +1,12 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseDurationMs } from '../api/schema/index.js';
 import { DirectorySource } from '../core/config/directory.js';
-import { MeshError } from '../core/errors.js';
+import { durationFlag, FlagError, hostPortFlag, untilSignalled } from '../core/program/flags.js';
 import { parseTrustDomain } from '../core/identity/spiffe.js';
 import { createLogger } from '../core/telemetry/log.js';
 import { createRegistry } from '../core/telemetry/metrics.js';
 import { StaticTokenAuthenticator } from './auth/static-tokens.js';
-import { ControlPlane, type Endpoint } from './controlplane.js';
+import { ControlPlane } from './controlplane.js';
 
 export const USAGE = `--config DIR --tokens FILE [flags]
 
@@ -24,27 +23,6 @@ export const USAGE = `--config DIR --tokens FILE [flags]
   --max-cert-ttl DUR      longest workload certificate issued (default 24h)
   --push-debounce DUR     quiet time before an xDS push (default 100ms)
   --serving-dns-name NAME extra DNS name for the gRPC serving certificate (repeatable)`;
-
-export class FlagError extends MeshError {
-  readonly code = 'AMBIT_FLAG';
-}
-
-function endpoint(flag: string, value: string): Endpoint {
-  const at = value.lastIndexOf(':');
-  const port = Number(value.slice(at + 1));
-  const host = value.slice(0, at).replace(/^\[(.*)\]$/, '$1');
-  if (at <= 0 || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new FlagError(`--${flag} ${value}: expected HOST:PORT with a port from 0 to 65535`);
-  }
-  return { host, port };
-}
-
-function duration(flag: string, value: string): number {
-  const ms = parseDurationMs(value);
-  if (ms === undefined || ms <= 0)
-    throw new FlagError(`--${flag} ${value}: expected a duration such as 100ms, 30s or 24h`);
-  return ms;
-}
 
 /** `ambit controlplane`: parses flags, wires the control plane, runs until SIGTERM/SIGINT. */
 export async function main(argv: string[]): Promise<number> {
@@ -88,18 +66,15 @@ export async function main(argv: string[]): Promise<number> {
     rootNamespace: values['root-namespace'],
     clusterId: values['cluster-id'],
     domainSuffix: values['domain-suffix'],
-    maxCertTtlMs: duration('max-cert-ttl', values['max-cert-ttl']),
-    pushDebounceMs: duration('push-debounce', values['push-debounce']),
-    grpc: endpoint('listen', values.listen),
-    monitoring: endpoint('monitoring', values.monitoring),
+    maxCertTtlMs: durationFlag('max-cert-ttl', values['max-cert-ttl']),
+    pushDebounceMs: durationFlag('push-debounce', values['push-debounce']),
+    grpc: hostPortFlag('listen', values.listen),
+    monitoring: hostPortFlag('monitoring', values.monitoring),
     servingDnsNames: values['serving-dns-name'] ?? [],
   });
   await controlPlane.start();
 
-  await new Promise<void>((resolveSignal) => {
-    process.once('SIGTERM', resolveSignal);
-    process.once('SIGINT', resolveSignal);
-  });
+  await untilSignalled();
   logger.info('shutting down');
   await controlPlane.stop();
   logger.flush();

@@ -1,15 +1,16 @@
-import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { MeshError } from '../core/errors.js';
+import {
+  durationFlag,
+  hostPortFlag,
+  readFlagFile,
+  requireFlags,
+  tokenFileFlag,
+  untilSignalled,
+} from '../core/program/flags.js';
 import { parseTrustDomain } from '../core/identity/spiffe.js';
 import { createLogger } from '../core/telemetry/log.js';
 import { createRegistry } from '../core/telemetry/metrics.js';
-import { parseDurationMs } from '../api/schema/duration.js';
 import { Waypoint } from './waypoint.js';
-
-export class FlagError extends MeshError {
-  readonly code = 'AMBIT_FLAG';
-}
 
 export const USAGE = `--name NAME --namespace NS --xds-address HOST:PORT --ca-root FILE --token-file FILE [flags]
   --name NAME              the waypoint (its Gateway's name); services bound to it are served
@@ -26,14 +27,6 @@ export const USAGE = `--name NAME --namespace NS --xds-address HOST:PORT --ca-ro
   --readiness HOST:PORT    /healthz/ready (default 0.0.0.0:15021)
   --trust-domain TD        SPIFFE trust domain (default cluster.local)
   --drain-timeout DUR      how long open requests and tunnels may finish on SIGTERM (default 5s)`;
-
-function endpoint(flag: string, value: string): { host: string; port: number } {
-  const match = /^(.+):(\d+)$/.exec(value);
-  const port = Number(match?.[2]);
-  if (!match || port > 65535)
-    throw new FlagError(`--${flag} ${value}: expected HOST:PORT with a port from 0 to 65535`);
-  return { host: match[1]!.replace(/^\[(.*)\]$/, '$1'), port };
-}
 
 /** `ambit waypoint`: parses flags, wires the waypoint, drains on SIGTERM. */
 export async function main(argv: string[]): Promise<number> {
@@ -56,24 +49,12 @@ export async function main(argv: string[]): Promise<number> {
       'drain-timeout': { type: 'string', default: '5s' },
     },
   });
-  for (const flag of ['name', 'namespace', 'xds-address', 'ca-root', 'token-file'] as const)
-    if (!values[flag]) throw new FlagError(`--${flag} is required`);
+  requireFlags(values, ['name', 'namespace', 'xds-address', 'ca-root', 'token-file']);
   const xdsAddress = values['xds-address']!;
-  endpoint('xds-address', xdsAddress);
-  const drainMs = parseDurationMs(values['drain-timeout']);
-  if (drainMs === undefined)
-    throw new FlagError(
-      `--drain-timeout ${values['drain-timeout']}: expected a duration such as 5s`,
-    );
-  const tokenFile = values['token-file']!;
-  const token = async () => (await readFile(tokenFile, 'utf8')).trim();
-  await token().catch((cause: unknown) => {
-    throw new FlagError(`--token-file ${tokenFile}: cannot be read`, { cause });
-  });
-  const caRoot = values['ca-root']!;
-  const controlPlaneRoot = await readFile(caRoot, 'utf8').catch((cause: unknown) => {
-    throw new FlagError(`--ca-root ${caRoot}: cannot be read`, { cause });
-  });
+  hostPortFlag('xds-address', xdsAddress);
+  const drainMs = durationFlag('drain-timeout', values['drain-timeout']);
+  const token = await tokenFileFlag('token-file', values['token-file']!);
+  const controlPlaneRoot = await readFlagFile('ca-root', values['ca-root']!);
 
   const name = values.name!;
   const namespace = values.namespace!;
@@ -89,19 +70,16 @@ export async function main(argv: string[]): Promise<number> {
     controlPlaneRoot,
     servername: values.servername,
     token,
-    listen: endpoint('listen', values.listen),
-    admin: endpoint('admin', values.admin),
-    metrics: endpoint('metrics', values.metrics),
-    readiness: endpoint('readiness', values.readiness),
+    listen: hostPortFlag('listen', values.listen),
+    admin: hostPortFlag('admin', values.admin),
+    metrics: hostPortFlag('metrics', values.metrics),
+    readiness: hostPortFlag('readiness', values.readiness),
     drainMs,
     logger,
     registry,
   });
   await waypoint.start();
-  await new Promise<void>((resolveSignal) => {
-    process.once('SIGTERM', resolveSignal);
-    process.once('SIGINT', resolveSignal);
-  });
+  await untilSignalled();
   await waypoint.stop();
   logger.flush();
   return 0;

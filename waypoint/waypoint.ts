@@ -10,7 +10,8 @@ import type { Registry } from '../core/telemetry/metrics.js';
 import { DeltaXdsClient, type ResourceDelta } from '../core/xds/client.js';
 import { decodeWaypointService } from '../api/waypoint/codec.js';
 import { WAYPOINT_SERVICE_TYPE_URL, type WaypointService } from '../api/waypoint/config.js';
-import { createAdmin, type AdminEndpoints } from './admin.js';
+import { startProxyPorts, type ProxyPorts } from '../core/admin/proxy-ports.js';
+import { configDump } from './admin.js';
 import { WaypointMetrics } from './metrics.js';
 import { WaypointProxy } from './proxy/proxy.js';
 import type { RequestDoneHook } from './proxy/record.js';
@@ -66,7 +67,7 @@ export class Waypoint {
   readonly #proxy: WaypointProxy;
   readonly #hbone: HboneServer;
   readonly #listener: Server;
-  #admin: AdminEndpoints | undefined;
+  #admin: ProxyPorts | undefined;
   #synced = false;
 
   constructor(options: WaypointOptions) {
@@ -151,13 +152,18 @@ export class Waypoint {
   async start(): Promise<void> {
     const { logger, listen } = this.#options;
     this.#secrets.track(this.identity);
-    this.#admin = await createAdmin({
-      ...this.#options,
+    const dumpSources = {
       waypoint: `${this.#options.namespace}/${this.#options.name}`,
       state: this.#state,
       secrets: this.#secrets,
       xds: this.#xds,
       ready: () => this.ready,
+    };
+    this.#admin = await startProxyPorts({
+      ...this.#options,
+      configDump: () => configDump(dumpSources),
+      ready: () => this.ready,
+      notReady: 'waiting for xDS sync and a certificate',
       quit: () => process.kill(process.pid, 'SIGTERM'),
     });
     this.#listener.listen({ host: listen.host, port: listen.port, backlog: 1024 });

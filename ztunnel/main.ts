@@ -1,16 +1,17 @@
-import { readFile } from 'node:fs/promises';
 import { setDefaultHighWaterMark } from 'node:stream';
 import { parseArgs } from 'node:util';
-import { MeshError } from '../core/errors.js';
+import {
+  durationFlag,
+  hostPortFlag,
+  readFlagFile,
+  requireFlags,
+  tokenFileFlag,
+  untilSignalled,
+} from '../core/program/flags.js';
 import { parseTrustDomain } from '../core/identity/spiffe.js';
 import { createLogger } from '../core/telemetry/log.js';
 import { createRegistry } from '../core/telemetry/metrics.js';
-import { parseDurationMs } from '../api/schema/duration.js';
 import { Ztunnel } from './ztunnel.js';
-
-export class FlagError extends MeshError {
-  readonly code = 'AMBIT_FLAG';
-}
 
 export const USAGE = `--node NAME --xds-address HOST:PORT --ca-root FILE --token-file FILE --zds-socket PATH [flags]
   --node NAME              the node this tunnel serves (its token must name the same node)
@@ -25,14 +26,6 @@ export const USAGE = `--node NAME --xds-address HOST:PORT --ca-root FILE --token
   --readiness HOST:PORT    /healthz/ready (default 0.0.0.0:15021)
   --trust-domain TD        SPIFFE trust domain (default cluster.local)
   --drain-timeout DUR      how long open tunnels may finish on SIGTERM (default 5s)`;
-
-function endpoint(flag: string, value: string): { host: string; port: number } {
-  const match = /^(.+):(\d+)$/.exec(value);
-  const port = Number(match?.[2]);
-  if (!match || port > 65535)
-    throw new FlagError(`--${flag} ${value}: expected HOST:PORT with a port from 0 to 65535`);
-  return { host: match[1]!.replace(/^\[(.*)\]$/, '$1'), port };
-}
 
 /** `ambit ztunnel`: parses flags, wires the node tunnel, drains on SIGTERM. */
 export async function main(argv: string[]): Promise<number> {
@@ -53,24 +46,12 @@ export async function main(argv: string[]): Promise<number> {
       'drain-timeout': { type: 'string', default: '5s' },
     },
   });
-  for (const flag of ['node', 'xds-address', 'ca-root', 'token-file', 'zds-socket'] as const)
-    if (!values[flag]) throw new FlagError(`--${flag} is required`);
+  requireFlags(values, ['node', 'xds-address', 'ca-root', 'token-file', 'zds-socket']);
   const xdsAddress = values['xds-address']!;
-  endpoint('xds-address', xdsAddress);
-  const drainMs = parseDurationMs(values['drain-timeout']);
-  if (drainMs === undefined)
-    throw new FlagError(
-      `--drain-timeout ${values['drain-timeout']}: expected a duration such as 5s`,
-    );
-  const tokenFile = values['token-file']!;
-  const token = async () => (await readFile(tokenFile, 'utf8')).trim();
-  await token().catch((cause: unknown) => {
-    throw new FlagError(`--token-file ${tokenFile}: cannot be read`, { cause });
-  });
-  const caRoot = values['ca-root']!;
-  const controlPlaneRoot = await readFile(caRoot, 'utf8').catch((cause: unknown) => {
-    throw new FlagError(`--ca-root ${caRoot}: cannot be read`, { cause });
-  });
+  hostPortFlag('xds-address', xdsAddress);
+  const drainMs = durationFlag('drain-timeout', values['drain-timeout']);
+  const token = await tokenFileFlag('token-file', values['token-file']!);
+  const controlPlaneRoot = await readFlagFile('ca-root', values['ca-root']!);
 
   // Node's 16 KiB default makes every write into an HTTP/2 stream report backpressure, so
   // each 64 KiB read pauses and resumes the source socket. HTTP/2 streams take no option for
@@ -87,18 +68,15 @@ export async function main(argv: string[]): Promise<number> {
     servername: values.servername,
     token,
     zdsSocket: values['zds-socket']!,
-    admin: endpoint('admin', values.admin),
-    metrics: endpoint('metrics', values.metrics),
-    readiness: endpoint('readiness', values.readiness),
+    admin: hostPortFlag('admin', values.admin),
+    metrics: hostPortFlag('metrics', values.metrics),
+    readiness: hostPortFlag('readiness', values.readiness),
     drainMs,
     logger,
     registry,
   });
   await ztunnel.start();
-  await new Promise<void>((resolveSignal) => {
-    process.once('SIGTERM', resolveSignal);
-    process.once('SIGINT', resolveSignal);
-  });
+  await untilSignalled();
   await ztunnel.stop();
   logger.flush();
   return 0;

@@ -6,7 +6,8 @@ import type { Logger } from '../core/telemetry/log.js';
 import type { Registry } from '../core/telemetry/metrics.js';
 import { DeltaXdsClient } from '../core/xds/client.js';
 import { ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL } from '../api/xds/type-urls.js';
-import { createAdmin, type AdminEndpoints } from './admin.js';
+import { startProxyPorts, type ProxyPorts } from '../core/admin/proxy-ports.js';
+import { configDump } from './admin.js';
 import { ConnectionTracker } from './connections.js';
 import type { ProxyContext } from './context.js';
 import { Inbound } from './inbound/inbound.js';
@@ -52,7 +53,7 @@ export class Ztunnel {
   readonly #connections = new ConnectionTracker();
   readonly #pods: PodManager;
   readonly #zds: ZdsClient;
-  #admin: AdminEndpoints | undefined;
+  #admin: ProxyPorts | undefined;
   #synced = false;
 
   constructor(options: ZtunnelOptions) {
@@ -119,14 +120,20 @@ export class Ztunnel {
 
   async start(): Promise<void> {
     const { logger } = this.#options;
-    this.#admin = await createAdmin({
-      ...this.#options,
+    const dumpSources = {
+      node: this.#options.node,
       state: this.#state,
       secrets: this.#secrets,
       pods: this.#pods,
       connections: this.#connections,
       xds: this.#xds,
       ready: () => this.ready,
+    };
+    this.#admin = await startProxyPorts({
+      ...this.#options,
+      configDump: () => configDump(dumpSources),
+      ready: () => this.ready,
+      notReady: 'waiting for xDS sync and the node agent',
       quit: () => process.kill(process.pid, 'SIGTERM'),
     });
     this.#xds.start();

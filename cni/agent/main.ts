@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import type { LevelWithSilent } from 'pino';
 import { AdminServer, json } from '../../core/admin/server.js';
 import { DirectorySource } from '../../core/config/directory.js';
-import { MeshError } from '../../core/errors.js';
+import { FlagError, hostPortFlag, untilSignalled } from '../../core/program/flags.js';
 import { createLogger } from '../../core/telemetry/log.js';
 import { createRegistry } from '../../core/telemetry/metrics.js';
 import { DEFAULT_AGENT_SOCKET, DEFAULT_STATE_DIR } from '../plugin/protocol.js';
@@ -24,22 +24,10 @@ export const USAGE = `--node NAME --config DIR [flags]
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
-export class FlagError extends MeshError {
-  readonly code = 'AMBIT_FLAG';
-}
-
 function level(value: string): LevelWithSilent {
   if (!(LEVELS as readonly string[]).includes(value))
     throw new FlagError(`--log-level ${value}: expected one of ${LEVELS.join(', ')}`);
   return value as LevelWithSilent;
-}
-
-function endpoint(value: string): { host: string; port: number } {
-  const at = value.lastIndexOf(':');
-  const port = Number(value.slice(at + 1));
-  if (at <= 0 || !Number.isInteger(port) || port < 0 || port > 65535)
-    throw new FlagError(`--admin ${value}: expected HOST:PORT with a port from 0 to 65535`);
-  return { host: value.slice(0, at).replace(/^\[(.*)\]$/, '$1'), port };
 }
 
 /** `ambit cni-agent`: parses flags, runs the node agent until SIGTERM/SIGINT. */
@@ -58,7 +46,7 @@ export async function main(argv: string[]): Promise<number> {
   });
   if (!values.node) throw new FlagError('--node NAME is required');
   if (!values.config) throw new FlagError('--config DIR is required');
-  const admin = values.admin === undefined ? undefined : endpoint(values.admin);
+  const admin = values.admin === undefined ? undefined : hostPortFlag('admin', values.admin);
 
   const logger = createLogger('cni-agent', {
     ...(values['log-level'] === undefined ? {} : { level: level(values['log-level']) }),
@@ -111,10 +99,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   ready = true;
 
-  await new Promise<void>((resolveSignal) => {
-    process.once('SIGTERM', resolveSignal);
-    process.once('SIGINT', resolveSignal);
-  });
+  await untilSignalled();
   logger.info('shutting down; enrolled pods keep their capture rules');
   await adminServer?.close();
   await agent.stop();
