@@ -12,7 +12,7 @@ APT_PACKAGES := openssl gcc libc6-dev make iproute2 iptables containernetworking
 # Local tools are called directly, not through npx, so that output stays free of npm chatter.
 BIN := node_modules/.bin
 
-.PHONY: setup native build gen lint format test test-unit test-integration demo clean k6 perf
+.PHONY: setup native build gen lint format test test-unit test-integration demo clean k6 perf perf-l7
 
 setup: $(NPM_STAMP) .tools/apt.stamp
 
@@ -83,9 +83,15 @@ $(K6_STAMP):
 	GOBIN=$(CURDIR)/.tools/bin go install go.k6.io/k6@$(K6_VERSION)
 	@touch $@
 
-# The L4 benchmark (perf/l4.ts): a 2-node local mesh, k6 and bulk streams, direct vs ztunnel.
+# The benchmarks, each on its own 2-node local mesh with k6: L4 (perf/l4.ts: req/s, latency
+# and bulk streams, direct vs ztunnel) and L7 (perf/l7.ts: req/s and latency, direct vs
+# ztunnel vs waypoint). One after the other, never in parallel (make -j): they share the CPUs.
 perf: build k6
 	node dist/perf/l4.js
+	node dist/perf/l7.js
+
+perf-l7: build k6
+	node dist/perf/l7.js
 
 demo:
 	@echo "make demo arrives with the local mesh (issue 6)"; exit 1

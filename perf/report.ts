@@ -47,19 +47,27 @@ export interface L4Results {
   targets: Target[];
 }
 
+/** One connection count's requests/s, p50 and p99 on some path, divided by direct's. */
+export type HttpRatio = Ratios['http'][number];
+
 export function ratios(direct: PathResults, ztunnel: PathResults): Ratios {
   return {
-    http: direct.http.map((d, i) => {
-      const z = ztunnel.http[i]!;
-      return {
-        connections: d.connections,
-        requestsPerSecond: z.requestsPerSecond / d.requestsPerSecond,
-        p50: z.p50Ms / d.p50Ms,
-        p99: z.p99Ms / d.p99Ms,
-      };
-    }),
+    http: httpRatios(direct.http, ztunnel.http),
     bulk: ztunnel.bulk.megabytesPerSecond / direct.bulk.megabytesPerSecond,
   };
+}
+
+/** `path` divided by `direct`, connection count by connection count (same order). */
+export function httpRatios(direct: readonly HttpLoad[], path: readonly HttpLoad[]): HttpRatio[] {
+  return direct.map((d, i) => {
+    const p = path[i]!;
+    return {
+      connections: d.connections,
+      requestsPerSecond: p.requestsPerSecond / d.requestsPerSecond,
+      p50: p.p50Ms / d.p50Ms,
+      p99: p.p99Ms / d.p99Ms,
+    };
+  });
 }
 
 export function targets(ztunnel: PathResults, ratio: Ratios): Target[] {
@@ -81,37 +89,62 @@ export function targets(ztunnel: PathResults, ratio: Ratios): Target[] {
 
 /** The results as a fixed-width table: rows direct, ztunnel, ratio. */
 export function formatTable(results: L4Results): string {
-  const groups = results.direct.http.map((h) => plural(h.connections, 'connection'));
-  const header1 = ['', ...groups.flatMap((g) => [g, '', '']), 'bulk'];
-  const header2 = ['', ...groups.flatMap(() => ['req/s', 'p50 ms', 'p99 ms']), 'MB/s'];
+  const [header1, header2] = httpHeaders(results.direct.http);
   const row = (name: string, path: PathResults): string[] => [
     name,
-    ...path.http.flatMap((h) => [h.requestsPerSecond.toFixed(0), ms(h.p50Ms), ms(h.p99Ms)]),
+    ...httpCells(path.http),
     path.bulk.megabytesPerSecond.toFixed(0),
   ];
-  const ratioRow = [
-    'ratio',
-    ...results.ratio.http.flatMap((r) => [times(r.requestsPerSecond), times(r.p50), times(r.p99)]),
-    times(results.ratio.bulk),
+  const ratioRow = ['ratio', ...ratioCells(results.ratio.http), times(results.ratio.bulk)];
+  return layOut(
+    [
+      [...header1, 'bulk'],
+      [...header2, 'MB/s'],
+      row('direct', results.direct),
+      row('ztunnel', results.ztunnel),
+      ratioRow,
+    ],
+    results.direct.http.length,
+  );
+}
+
+/** The header rows of an HTTP table: a title per connection count over its three columns. */
+export function httpHeaders(loads: readonly HttpLoad[]): [string[], string[]] {
+  const groups = loads.map((h) => plural(h.connections, 'connection'));
+  return [
+    ['', ...groups.flatMap((g) => [g, '', ''])],
+    ['', ...groups.flatMap(() => ['req/s', 'p50 ms', 'p99 ms'])],
   ];
-  const rows = [
-    header1,
-    header2,
-    row('direct', results.direct),
-    row('ztunnel', results.ztunnel),
-    ratioRow,
-  ];
-  const widths = header2.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+}
+
+/** An HTTP table's cells for one path: req/s, p50 and p99 per connection count. */
+export function httpCells(loads: readonly HttpLoad[]): string[] {
+  return loads.flatMap((h) => [h.requestsPerSecond.toFixed(0), ms(h.p50Ms), ms(h.p99Ms)]);
+}
+
+/** An HTTP table's cells for one ratio row. */
+export function ratioCells(list: readonly HttpRatio[]): string[] {
+  return list.flatMap((r) => [times(r.requestsPerSecond), times(r.p50), times(r.p99)]);
+}
+
+/**
+ * Fixed-width columns, two spaces apart: the first left-aligned, the rest right-aligned.
+ * Row 0 holds titles: those of the first `groups` groups of three columns (after the
+ * first) each span their group; any columns after the groups stand alone.
+ */
+export function layOut(rows: readonly string[][], groups: number): string {
+  const widths = rows[1]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  const grouped = (c: number): boolean => c >= 1 && c <= 3 * groups;
   // A group title spans its three columns, so it is laid out over their joint width.
   const line = (cells: string[], r: number): string =>
     cells
       .map((cell, c) => {
         if (c === 0) return cell.padEnd(widths[0]!);
-        if (r === 0 && (c - 1) % 3 === 0 && c < cells.length - 1) {
+        if (r === 0 && grouped(c) && (c - 1) % 3 === 0) {
           const span = widths[c]! + widths[c + 1]! + widths[c + 2]! + 4;
           return cell.padStart(span);
         }
-        if (r === 0 && c < cells.length - 1) return undefined;
+        if (r === 0 && grouped(c)) return undefined;
         return cell.padStart(widths[c]!);
       })
       .filter((cell) => cell !== undefined)

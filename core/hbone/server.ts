@@ -140,14 +140,24 @@ export class HboneServer {
     const sessions = [...this.#sessions.keys()];
     if (sessions.length === 0) return;
     const closed = Promise.all(
-      sessions.map((session) => new Promise((resolve) => session.once('close', resolve))),
+      sessions.map((session) =>
+        session.closed || session.destroyed
+          ? undefined
+          : new Promise((resolve) => session.once('close', resolve)),
+      ),
     );
     for (const session of sessions) session.close();
-    const deadline = setTimeout(() => {
-      for (const session of sessions) session.destroy();
-    }, deadlineMs);
-    await closed;
-    clearTimeout(deadline);
+    // At the deadline what is left is cut, and the drain is over: a session whose socket
+    // died under it may never report its close.
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        for (const session of sessions) session.destroy();
+        resolve();
+      }, deadlineMs);
+    });
+    await Promise.race([closed, deadline]);
+    clearTimeout(timer);
   }
 
   #refused(reason: HboneRefusal): void {
