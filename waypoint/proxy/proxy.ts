@@ -92,6 +92,13 @@ export class WaypointProxy {
       void handleRequest(http1Downstream(req, res), connection.tunnel, this.#context);
     });
     this.#http1.keepAliveTimeout = DOWNSTREAM_IDLE_TIMEOUT_MS;
+    // Node's own handler writes its 400 and then destroys the socket with the parse error,
+    // which resets the tunnel right behind the reply and loses it. Like Envoy: answer 400,
+    // then close cleanly.
+    this.#http1.on('clientError', (_err: Error, socket: Duplex) => {
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+      else socket.destroy();
+    });
     this.#http2 = createHttp2Server();
     this.#http2.on('session', (session: ServerHttp2Session) => {
       const tunnel = this.#arriving;
