@@ -178,6 +178,9 @@ export function httpIn(netnsPath: string, request: HttpInRequest): Promise<HttpR
         );
       },
     );
+    // Node applies `timeout` to the socket only through an Agent; with createConnection
+    // it must be set on the request, or a server that never answers hangs the test.
+    if (!request.agent) outgoing.setTimeout(timeoutMs);
     outgoing.once('timeout', () =>
       outgoing.destroy(
         new Error(`${method} http://${address}:${port}${path}: no reply in ${timeoutMs} ms`),
