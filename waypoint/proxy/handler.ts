@@ -246,15 +246,11 @@ function upstreamRequest(
 ): { method: string; path: string; headers: HeaderMap } {
   const headers = copyHeaders(downstream.headers);
   // Envoy applies the weighted cluster's operations, then the route's. The authority is the
-  // route's rewrite, else the destination's, else one the operations set.
-  const destinationAuthority = applyHeaderOperations(headers, destination.headers?.request);
-  const routeAuthority = applyHeaderOperations(headers, route.headers?.request);
-  const authority =
-    route.rewrite?.authority ??
-    destination.authority ??
-    destinationAuthority ??
-    routeAuthority ??
-    downstream.authority;
+  // route's rewrite, else the destination's (the compiler turns `host`/`:authority` header
+  // operations into these), else the client's.
+  applyHeaderOperations(headers, destination.headers?.request);
+  applyHeaderOperations(headers, route.headers?.request);
+  const authority = route.rewrite?.authority ?? destination.authority ?? downstream.authority;
   headers.host = authority;
   headers['x-forwarded-proto'] ??= 'http';
   headers['x-request-id'] ??= randomUUID();
