@@ -1,4 +1,9 @@
 import { once } from 'node:events';
+import {
+  connect as http2connect,
+  constants as http2constants,
+  createServer as createHttp2Server,
+} from 'node:http2';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import t, { type Test } from 'tap';
 import { pipeBoth } from './pipe.js';
@@ -48,3 +53,33 @@ t.test('an error on one side destroys both and rejects', async (t) => {
   await once(left, 'end');
   t.pass('the far end of the other side sees its connection end');
 });
+
+t.test(
+  'a reply ended with a NO_ERROR reset arrives whole before the connection closes',
+  async (t) => {
+    // A server finishing a `Connection: close` exchange may reset its stream with NO_ERROR
+    // right after the last DATA; the bytes still queued toward the client must not be lost.
+    const body = Buffer.alloc(256 * 1024, 7);
+    const server = createHttp2Server();
+    server.on('stream', (stream) => {
+      stream.respond({ ':status': 200 });
+      stream.end(body, () => stream.close(http2constants.NGHTTP2_NO_ERROR));
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const session = http2connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    t.teardown(() => {
+      session.destroy();
+      server.close();
+    });
+    for (let i = 0; i < 20; i++) {
+      const [client, inner] = await socketPair(t);
+      const stream = session.request({ ':method': 'POST', ':path': '/' });
+      await once(stream, 'response');
+      const piped = pipeBoth(inner, stream);
+      const received = readAll(client);
+      t.equal((await received).length, body.length, `reply ${i} arrived whole`);
+      await piped;
+    }
+  },
+);

@@ -1,4 +1,3 @@
-import { pipeline } from 'node:stream';
 import type { Duplex, Writable } from 'node:stream';
 
 /**
@@ -7,6 +6,10 @@ import type { Duplex, Writable } from 'node:stream';
  * direction), so half-closed connections keep working; an error or premature close on
  * either side destroys both. Resolves once both directions have ended; rejects with the
  * first error.
+ *
+ * An HTTP/2 stream the peer resets with NO_ERROR is a clean end, not a failure: a server
+ * done with a `Connection: close` exchange may do it right after its last DATA, and what
+ * is still queued toward the other side must get there.
  *
  * Node sockets only pass a peer's half-close on when made with `allowHalfOpen: true`;
  * otherwise Node ends their writable side as soon as their readable side ends.
@@ -17,39 +20,103 @@ export function pipeBoth(a: Duplex, b: Duplex): Promise<void> {
   });
 }
 
-/** The state of one pair of pipelines; created once per connection, never per chunk. */
+/** The state of one pair of directions; created once per connection, never per chunk. */
 class BothWays {
   readonly #a: Duplex;
   readonly #b: Duplex;
   readonly #resolve: () => void;
   readonly #reject: (err: Error) => void;
   #open = 2;
-  #failed = false;
+  #settled = false;
 
   constructor(a: Duplex, b: Duplex, resolve: () => void, reject: (err: Error) => void) {
     this.#a = a;
     this.#b = b;
     this.#resolve = resolve;
     this.#reject = reject;
-    pipeline(a, b, this.#done);
-    pipeline(b, a, this.#done);
-    // Before the pipelines' own 'data' listeners, so the write they make is corked.
-    a.prependListener('data', new TurnBatch(b).onData);
-    b.prependListener('data', new TurnBatch(a).onData);
+    new Direction(a, b, this.#done);
+    new Direction(b, a, this.#done);
   }
 
-  readonly #done = (err?: Error | null): void => {
-    if (this.#failed) return;
+  readonly #done = (err?: Error): void => {
+    if (this.#settled) return;
     if (err) {
-      this.#failed = true;
+      this.#settled = true;
       this.#a.destroy();
       this.#b.destroy();
       this.#reject(err);
       return;
     }
     this.#open -= 1;
-    if (this.#open === 0) this.#resolve();
+    if (this.#open > 0) return;
+    this.#settled = true;
+    // Both directions ended and everything written is out: release both.
+    this.#a.destroy();
+    this.#b.destroy();
+    this.#resolve();
   };
+}
+
+class PrematureCloseError extends Error {
+  readonly code = 'ERR_STREAM_PREMATURE_CLOSE';
+}
+
+/**
+ * One direction: `from`'s bytes into `to` (`pipe` keeps the backpressure and ends `to`
+ * when `from` ends); done when `to` has flushed its end, or when `to` is an HTTP/2 stream
+ * its peer closed cleanly (it wants nothing more).
+ */
+class Direction {
+  readonly #from: Duplex;
+  readonly #to: Duplex;
+  readonly #done: (err?: Error) => void;
+  #finished = false;
+
+  constructor(from: Duplex, to: Duplex, done: (err?: Error) => void) {
+    this.#from = from;
+    this.#to = to;
+    this.#done = done;
+    from.pipe(to);
+    // Before pipe's own 'data' listener, so the write it makes is corked.
+    from.prependListener('data', new TurnBatch(to).onData);
+    to.once('finish', this.#finish);
+    from.on('error', this.#fail);
+    to.on('error', this.#fail);
+    from.once('close', this.#fromClosed);
+    to.once('close', this.#toClosed);
+  }
+
+  readonly #finish = (): void => {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#done();
+  };
+
+  readonly #fail = (err: Error): void => {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#done(err);
+  };
+
+  readonly #fromClosed = (): void => {
+    if (!this.#from.readableEnded && !closedCleanly(this.#from))
+      this.#fail(new PrematureCloseError('the source closed before its end'));
+  };
+
+  readonly #toClosed = (): void => {
+    if (this.#to.writableFinished) return;
+    if (closedCleanly(this.#to)) {
+      this.#from.unpipe(this.#to);
+      this.#finish();
+      return;
+    }
+    this.#fail(new PrematureCloseError('the destination closed before the end was written'));
+  };
+}
+
+/** An HTTP/2 stream its peer reset with NO_ERROR. */
+function closedCleanly(side: Duplex): boolean {
+  return (side as Duplex & { rstCode?: number }).rstCode === 0;
 }
 
 /**

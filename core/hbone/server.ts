@@ -152,7 +152,10 @@ export class HboneServer {
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<void>((resolve) => {
       timer = setTimeout(() => {
-        for (const session of sessions) session.destroy();
+        for (const session of sessions) {
+          session.destroy();
+          this.#sessions.delete(session);
+        }
         resolve();
       }, deadlineMs);
     });
