@@ -148,6 +148,8 @@ export class ControlPlane {
           json({
             resources: this.#view.resources().length,
             rejected: this.#view.rejections().map((e) => e.message),
+            // Analyzer findings: what is valid alone but cannot be served as written.
+            issues: [...(this.#index.model()?.issues ?? []), ...this.#index.waypointIssues()],
           }),
       },
     });

@@ -270,9 +270,6 @@ t.test('DestinationRule levels, bad references and pushes at a waypoint', async 
 
   t.test(
     'a route to a missing subset is answered as Envoy answers a missing cluster: 503 NC, no body',
-    {
-      todo: 'waypoint/proxy/handler.ts answers a cluster with a problem 503 UH "no healthy upstream"',
-    },
     async (t) => {
       const before = await dr.requests(503, 'NC');
       const answer = await ask(PORT);
@@ -282,15 +279,11 @@ t.test('DestinationRule levels, bad references and pushes at a waypoint', async 
     },
   );
 
-  t.test(
-    'the control plane reports the missing subset as an analyzer issue',
-    { todo: 'controlplane/controlplane.ts exposes no issues (AmbientIndex.waypointIssues unused)' },
-    async (t) => {
-      const reply = await fetch(`${dr.mesh.controlPlane.monitoringUrl}/debug/config`);
-      const { issues } = (await reply.json()) as { issues?: { code: string; subset?: string }[] };
-      t.ok(issues?.some((i) => i.code === 'DestinationSubsetNotFound' && i.subset === 'v9'));
-    },
-  );
+  t.test('the control plane reports the missing subset as an analyzer issue', async (t) => {
+    const reply = await fetch(`${dr.mesh.controlPlane.monitoringUrl}/debug/config`);
+    const { issues } = (await reply.json()) as { issues?: { code: string; subset?: string }[] };
+    t.ok(issues?.some((i) => i.code === 'DestinationSubsetNotFound' && i.subset === 'v9'));
+  });
 });
 
 /** Counts the connections an agent opens from now on. */

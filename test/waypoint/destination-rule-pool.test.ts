@@ -75,20 +75,14 @@ t.test('DestinationRule connection pools at a waypoint', async (t) => {
     },
   );
 
-  t.test(
-    'an overflow answer carries x-envoy-overloaded: true',
-    {
-      todo: 'waypoint/proxy/forward.ts answers an overflow without x-envoy-overloaded',
-    },
-    async (t) => {
-      // Envoy's router adds it to a local reply for a request dropped by a circuit breaker
-      // unless `suppress_envoy_headers` is set, which Istio leaves off.
-      const answers = await atOnce('ratings', 8, { 'x-echo-delay-ms': '300' });
-      const overflowed = answers.filter((a) => a.status === 503);
-      t.ok(overflowed.length >= 1, 'some overflowed');
-      t.ok(overflowed.every((a) => a.headers['x-envoy-overloaded'] === 'true'));
-    },
-  );
+  t.test('an overflow answer carries x-envoy-overloaded: true', async (t) => {
+    // Envoy's router adds it to a local reply for a request dropped by a circuit breaker
+    // unless `suppress_envoy_headers` is set, which Istio leaves off.
+    const answers = await atOnce('ratings', 8, { 'x-echo-delay-ms': '300' });
+    const overflowed = answers.filter((a) => a.status === 503);
+    t.ok(overflowed.length >= 1, 'some overflowed');
+    t.ok(overflowed.every((a) => a.headers['x-envoy-overloaded'] === 'true'));
+  });
 
   t.test('http2MaxRequests 1: one request in flight, the others 503 UO at once', async (t) => {
     await dr.destinationRule('ratings', pool({ http: { http2MaxRequests: 1 } }));
@@ -167,18 +161,12 @@ t.test('DestinationRule connection pools at a waypoint', async (t) => {
     await retryStorm(t, 1);
   });
 
-  t.test(
-    'maxRetries 1: the request holding the retry may retry again',
-    {
-      todo: 'waypoint/proxy/forward.ts releases a retry slot after deciding the next retry',
-    },
-    async (t) => {
-      // Envoy's RetryStateImpl::shouldRetry gives back the request's own retry (resetRetry)
-      // before it asks the breaker for the next one.
-      await retrying(2);
-      await retryStorm(t, 2);
-    },
-  );
+  t.test('maxRetries 1: the request holding the retry may retry again', async (t) => {
+    // Envoy's RetryStateImpl::shouldRetry gives back the request's own retry (resetRetry)
+    // before it asks the breaker for the next one.
+    await retrying(2);
+    await retryStorm(t, 2);
+  });
 
   t.test('connectTimeout: an endpoint that never answers fails in that time, UF', async (t) => {
     // SYNs to the endpoint's HBONE port are dropped: the connection never opens.

@@ -20,6 +20,8 @@ import {
 import { addFlag, type RequestRecord } from './record.js';
 import type { Upstreams } from './upstreams.js';
 
+const OVERLOADED: Readonly<Record<string, string>> = { 'x-envoy-overloaded': 'true' };
+
 /** Everything routing decided about where and how a request goes upstream. */
 export interface ForwardPlan {
   readonly cluster: ClusterState;
@@ -70,6 +72,7 @@ class Forwarding {
   #gone = false;
   /** A retry slot of the circuit breaker, held by the attempt about to run. */
   #retryHeld = false;
+  #attemptRetry = false;
 
   constructor(
     plan: ForwardPlan,
@@ -124,10 +127,12 @@ class Forwarding {
   async #attempt(host: EndpointState, retriesDone: number): Promise<'done' | 'retry'> {
     const { cluster, body } = this.#plan;
     const { breaker } = cluster;
-    const heldRetry = this.#retryHeld;
+    // The retry slot the previous decision took belongs to this attempt until this attempt's
+    // own outcome is decided (Envoy's RetryState gives it back before deciding again).
+    this.#attemptRetry = this.#retryHeld;
     this.#retryHeld = false;
     if (!breaker.tryRequest()) {
-      if (heldRetry) breaker.releaseRetry();
+      this.#releaseAttemptRetry();
       this.#reply(503, upstreamResetBody('overflow', retriesDone > 0), 'UO');
       return 'done';
     }
@@ -137,7 +142,7 @@ class Forwarding {
     let pending = !agent.hasIdleConnection();
     if (pending && !breaker.tryPending()) {
       breaker.releaseRequest();
-      if (heldRetry) breaker.releaseRetry();
+      this.#releaseAttemptRetry();
       this.#reply(503, upstreamResetBody('overflow', retriesDone > 0), 'UO');
       return 'done';
     }
@@ -176,7 +181,7 @@ class Forwarding {
       host.active--;
       breaker.releaseRequest();
       releasePending();
-      if (heldRetry) breaker.releaseRetry();
+      this.#releaseAttemptRetry();
     }
   }
 
@@ -277,6 +282,7 @@ class Forwarding {
     if (this.#gone || this.#routeTimedOut) return 'no-retry';
     // A body too large to keep cannot be sent again (Envoy: retry buffer overflow).
     if (body !== undefined && !body.replayable) return 'no-retry';
+    this.#releaseAttemptRetry();
     const decision = decideRetry(retries, outcome, request.method, retriesDone, cluster.breaker);
     if (decision === 'limit-exceeded') addFlag(this.#record, 'URX');
     if (decision === 'overflow') addFlag(this.#record, 'UO');
@@ -284,9 +290,16 @@ class Forwarding {
     return decision;
   }
 
+  #releaseAttemptRetry(): void {
+    if (this.#attemptRetry) this.#plan.cluster.breaker.releaseRetry();
+    this.#attemptRetry = false;
+  }
+
   #reply(status: number, body: string, flag?: ResponseFlag): void {
     if (flag !== undefined) addFlag(this.#record, flag);
-    replyLocally(this.#downstream, this.#record, status, body);
+    // Envoy marks a circuit-breaker overflow so clients can tell it from an upstream 503.
+    const headers = flag === 'UO' ? OVERLOADED : undefined;
+    replyLocally(this.#downstream, this.#record, status, body, headers);
   }
 
   readonly #onRouteTimeout = (): void => {

@@ -149,12 +149,22 @@ t.test('connect failures on every attempt are a 503 with flags UF and URX', asyn
 });
 
 t.test('a cluster with no endpoint is a 503 no healthy upstream (UH)', async (t) => {
-  const c = { ...cluster([]), problem: 'subset v9 matches no endpoint' };
+  const c = cluster([]);
   const h = await startProxy(t, [service([c], [route([c])])]);
   const reply = await h.request({});
   t.equal(reply.status, 503);
   t.equal(reply.body, 'no healthy upstream');
   t.same(h.records[0]?.flags, ['UH']);
+});
+
+t.test('a cluster the control plane could not build (a missing subset) is 503 NC', async (t) => {
+  // Envoy answers a route to a cluster it does not have with 503, flag NC and no body.
+  const c = { ...cluster([]), problem: 'subset v9 matches no endpoint' };
+  const h = await startProxy(t, [service([c], [route([c])])]);
+  const reply = await h.request({});
+  t.equal(reply.status, 503);
+  t.equal(reply.body, '');
+  t.same(h.records[0]?.flags, ['NC']);
 });
 
 t.test('the route timeout answers 504 upstream request timeout (UT)', async (t) => {

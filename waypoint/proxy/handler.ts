@@ -202,8 +202,9 @@ async function toDestination(
   const { route } = matched;
   record.cluster = destination.cluster;
   const cluster = context.state.cluster(destination.cluster);
-  if (cluster === undefined) {
-    // api/waypoint refuses a route to a cluster the service lacks; this is a race with a push.
+  if (cluster === undefined || cluster.cluster.problem !== undefined) {
+    // A cluster that cannot be served (a missing subset, host or port: the control plane
+    // reports it) answers as Envoy does for a cluster it does not have: 503 NC.
     addFlag(record, 'NC');
     replyLocally(downstream, record, 503, '');
     return;
