@@ -119,6 +119,9 @@ function closedCleanly(side: Duplex): boolean {
   return (side as Duplex & { rstCode?: number }).rstCode === 0;
 }
 
+/** Below this a chunk is sent at once; HTTP/2 hands a large read over in 16 KiB pieces. */
+const SMALL_CHUNK = 16 * 1024;
+
 /**
  * Corks a writable for the rest of the event-loop turn once data starts flowing into it,
  * so that what one read produced (an HTTP/2 stream hands over a 64 KiB read as several
@@ -133,8 +136,9 @@ class TurnBatch {
     this.#to = to;
   }
 
-  readonly onData = (): void => {
-    if (this.#pending) return;
+  readonly onData = (chunk: Buffer): void => {
+    // A small chunk is a request or a reply of its own: corking would only delay it.
+    if (this.#pending || chunk.length < SMALL_CHUNK) return;
     this.#pending = true;
     this.#to.cork();
     setImmediate(this.#flush);
