@@ -42,6 +42,8 @@ type Outcome = 'enrolled' | 'not-enrolled' | 'failed' | 'forgotten';
 
 export interface SandboxStatus {
   readonly sandbox: Sandbox;
+  /** The pod's object has been read from the pod source (a sandbox can come first). */
+  readonly podKnown: boolean;
   readonly enrolled: boolean;
   readonly failure?: string;
 }
@@ -170,6 +172,7 @@ export class Reconciler {
   statuses(): SandboxStatus[] {
     return [...this.tracked.values()].map((t) => ({
       sandbox: t.sandbox,
+      podKnown: this.pods.pod(t.sandbox.pod.namespace, t.sandbox.pod.name) !== undefined,
       enrolled: t.captured === true && t.published !== undefined,
       ...(t.failure === undefined ? {} : { failure: t.failure }),
     }));

@@ -177,6 +177,15 @@ t.test('a node tunnel rides out faults around its connections', async (t) => {
     const before = await counted();
     // Not in the mesh yet: the CNI ADD records the sandbox and leaves it alone.
     const ghost = await mesh.addPod({ node: 'node-1', namespace: 'late', name: 'ghost' });
+    // The agent must have seen the Pod object first: a reconcile that ran after the netns
+    // went but before the namespace joined the mesh would forget the sandbox uncounted.
+    await waitUntil('the agent to know the pod', async () => {
+      const listed = await httpGetIn(node1.netnsPath, `${AGENT_ADMIN}/debug/sandboxes`);
+      const { sandboxes } = JSON.parse(listed.body) as {
+        sandboxes: { sandbox: { uid: string }; podKnown: boolean }[];
+      };
+      return sandboxes.some((s) => s.sandbox.uid === ghost.uid && s.podKnown);
+    });
     await ip(['netns', 'del', ghost.netns]);
     const mark = node1.agent!.logs.length;
     await mesh.addNamespace('late', AMBIENT);
