@@ -1,17 +1,11 @@
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import http from 'node:http';
-import os from 'node:os';
-import { join, resolve } from 'node:path';
-import { promisify, parseArgs } from 'node:util';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import { startMesh, type Mesh, type MeshPod } from '../test/support/mesh.js';
 import { httpGetIn, listenIn } from '../test/support/netns.js';
 import { waitEnrolled } from '../test/support/ztunnel.js';
 import { bulkSource, receiveBulk } from './bulk.js';
 import { BenchmarkError } from './errors.js';
-import { K6_BIN, runHttpLoad } from './k6.js';
-import { hotFunctions, keepProfiles, profileAmbitProcesses } from './profile.js';
+import { runHttpLoad } from './k6.js';
 import {
   CONNECTIONS,
   formatTable,
@@ -21,7 +15,16 @@ import {
   type L4Results,
   type PathResults,
 } from './report.js';
-import { Scope } from './scope.js';
+import {
+  collectProfiles,
+  positiveInteger,
+  prepare,
+  progress,
+  runInScope,
+  tinyHttpServer,
+  writeResults,
+} from './common.js';
+import type { Scope } from './scope.js';
 
 // The L4 benchmark (not a test): requests/s and latency at 1, 16 and 64 keep-alive
 // connections, and the MB/s of one long stream, between a client pod on node-1 and a server
@@ -44,11 +47,6 @@ const BULK_PORT = 9000;
 const WARMUP_SECONDS = 3;
 const SETUP_MS = 60_000;
 const WARMUP_CONNECTIONS = 16;
-const RESULTS_DIR = 'perf/results';
-/** Long enough for a ztunnel to drain and write its profile. */
-const PROFILED_STOP_MS = 20_000;
-/** A 1-minute load average above this before the start means something else is running. */
-const BUSY_LOAD = 0.5;
 
 interface Options {
   durationSeconds: number;
@@ -62,10 +60,6 @@ interface Path {
   client: MeshPod;
   url: string;
   bulk: { address: string; port: number };
-}
-
-function progress(message: string): void {
-  process.stderr.write(`perf: ${message}\n`);
 }
 
 function parseOptions(argv: string[]): Options {
@@ -82,25 +76,11 @@ function parseOptions(argv: string[]): Options {
     console.log(USAGE);
     process.exit(0);
   }
-  const positive = (flag: string, text: string): number => {
-    const n = Number(text);
-    if (!Number.isInteger(n) || n < 1)
-      throw new BenchmarkError('options', `--${flag} wants a whole number above 0, not ${text}`);
-    return n;
-  };
   return {
-    durationSeconds: positive('duration', values.duration),
-    bulkMebibytes: positive('bulk-mib', values['bulk-mib']),
+    durationSeconds: positiveInteger('duration', values.duration),
+    bulkMebibytes: positiveInteger('bulk-mib', values['bulk-mib']),
     cpuProfDir: values['cpu-prof'] === undefined ? undefined : resolve(values['cpu-prof']),
   };
-}
-
-/** A tiny keep-alive HTTP answer: the benchmark measures the path, not the server. */
-function tinyHttpServer(): http.Server {
-  return http.createServer((_request, response) => {
-    response.writeHead(200, { 'content-type': 'text/plain', 'content-length': '2' });
-    response.end('ok');
-  });
 }
 
 /** A pod on node-2 serving the tiny HTTP answer and bulk streams, from this process. */
@@ -207,51 +187,8 @@ async function measure(
   return { http: results, bulk };
 }
 
-async function machine(): Promise<L4Results['machine']> {
-  const { stdout } = await promisify(execFile)(K6_BIN, ['version']);
-  return {
-    loadAverage: os.loadavg()[0]!,
-    cpus: os.availableParallelism(),
-    cpuModel: os.cpus()[0]?.model.trim() ?? 'unknown',
-    kernel: os.release(),
-    node: process.version,
-    k6: stdout.trim().split('\n')[0] ?? 'unknown',
-  };
-}
-
-/** Stops the ztunnels gracefully (V8 writes profiles on exit) and prints their hot spots. */
-async function collectProfiles(mesh: Mesh, raw: string, dir: string): Promise<void> {
-  progress('stopping the ztunnels to collect their CPU profiles');
-  const names = new Map<number, string>();
-  for (const node of mesh.nodes) {
-    const pid = node.ztunnel?.child.pid;
-    if (pid === undefined) continue;
-    names.set(pid, `ztunnel-${node.name}`);
-    await node.ztunnel!.stop(PROFILED_STOP_MS);
-  }
-  for (const file of await keepProfiles(raw, dir, names)) {
-    console.log(`\n${file}: hottest functions (self time, share of busy time)`);
-    for (const f of await hotFunctions(file, 25))
-      console.log(
-        `${f.selfMs.toFixed(0).padStart(7)} ms ${f.percent.toFixed(1).padStart(5)}%  ${f.name}  ${f.where}`,
-      );
-  }
-}
-
 async function run(scope: Scope, options: Options): Promise<L4Results> {
-  if (!existsSync('dist/cli/main.js') || !existsSync('bin/ambit'))
-    throw new BenchmarkError('start', 'run from the repository root after `make build`');
-  if (!existsSync(K6_BIN)) throw new BenchmarkError('start', `no ${K6_BIN}: run \`make k6\``);
-  const info = await machine();
-  if (info.loadAverage > BUSY_LOAD)
-    progress(
-      `warning: load average ${info.loadAverage.toFixed(1)} before the start: other work shares the CPUs, so the numbers will be low and noisy`,
-    );
-  const workDir = await mkdtemp(join(os.tmpdir(), 'ambit-perf-'));
-  scope.teardown(() => rm(workDir, { recursive: true, force: true }));
-  const profiles = options.cpuProfDir;
-  if (profiles) await mkdir(profiles, { recursive: true });
-  const raw = profiles ? await profileAmbitProcesses(scope, profiles) : undefined;
+  const { machine, workDir, rawProfiles } = await prepare(scope, options.cpuProfDir);
 
   progress('starting a two-node mesh (control plane, node agents, ztunnels)');
   const mesh = await startMesh(scope.asTest(), { nodes: 2 });
@@ -259,7 +196,12 @@ async function run(scope: Scope, options: Options): Promise<L4Results> {
   const paths = await buildPaths(scope, mesh, options.bulkMebibytes);
   const measured: Partial<Record<Path['name'], PathResults>> = {};
   for (const path of paths) measured[path.name] = await measure(scope, path, options, workDir);
-  if (profiles && raw) await collectProfiles(mesh, raw, profiles);
+  if (options.cpuProfDir && rawProfiles)
+    await collectProfiles(
+      mesh.nodes.map((node) => ({ name: `ztunnel-${node.name}`, program: node.ztunnel })),
+      rawProfiles,
+      options.cpuProfDir,
+    );
 
   const direct = measured.direct!;
   const ztunnel = measured.ztunnel!;
@@ -267,7 +209,7 @@ async function run(scope: Scope, options: Options): Promise<L4Results> {
   return {
     benchmark: 'l4',
     date: new Date().toISOString(),
-    machine: info,
+    machine,
     settings: {
       durationSeconds: options.durationSeconds,
       warmupSeconds: WARMUP_SECONDS,
@@ -282,20 +224,7 @@ async function run(scope: Scope, options: Options): Promise<L4Results> {
 
 async function main(): Promise<number> {
   const options = parseOptions(process.argv.slice(2));
-  const scope = new Scope();
-  const interrupt = (signal: NodeJS.Signals): void => {
-    progress(`${signal}: cleaning up`);
-    void scope.close().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', interrupt);
-  process.once('SIGTERM', interrupt);
-  let results: L4Results;
-  try {
-    results = await run(scope, options);
-  } finally {
-    progress('cleaning up');
-    await scope.close();
-  }
+  const results = await runInScope((scope) => run(scope, options));
   const { machine: m, settings: s } = results;
   console.log(
     `\nL4 benchmark, ${m.cpus} CPUs (${m.cpuModel}, load ${m.loadAverage.toFixed(1)} at start), ${s.durationSeconds} s per load, ${s.bulkMebibytes} MiB bulk stream; MB = 10^6 bytes; ratio = ztunnel / direct\n`,
@@ -306,10 +235,7 @@ async function main(): Promise<number> {
     console.log('\nprofiled run (V8 sampling slows the ztunnels): results not written');
     return 0;
   }
-  await mkdir(RESULTS_DIR, { recursive: true });
-  const file = join(RESULTS_DIR, `l4-${results.date.slice(0, 10)}.json`);
-  await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
-  console.log(`\nresults written to ${file}`);
+  await writeResults(results);
   return 0;
 }
 

@@ -1,8 +1,5 @@
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import http from 'node:http';
 import os from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { startMesh, type Mesh, type MeshPod } from '../test/support/mesh.js';
@@ -18,9 +15,7 @@ import {
 import { metricSum, waitEnrolled } from '../test/support/ztunnel.js';
 import { cpuMs } from './cpu.js';
 import { BenchmarkError } from './errors.js';
-import { K6_BIN, runHttpLoad, type HttpLoad } from './k6.js';
-import { BUSY_LOAD, describeMachine } from './machine.js';
-import { hotFunctions, keepProfiles, profileAmbitProcesses } from './profile.js';
+import { runHttpLoad, type HttpLoad } from './k6.js';
 import { CONNECTIONS } from './report.js';
 import {
   formatCpuTable,
@@ -32,7 +27,16 @@ import {
   type L7Results,
   type MeshProcess,
 } from './report-l7.js';
-import { Scope } from './scope.js';
+import {
+  collectProfiles,
+  positiveInteger,
+  prepare,
+  progress,
+  runInScope,
+  tinyHttpServer,
+  writeResults,
+} from './common.js';
+import type { Scope } from './scope.js';
 
 // The L7 benchmark (not a test): requests/s and latency at 1, 16 and 64 keep-alive
 // connections between a client pod on node-1 and a server pod on node-2 of a local two-node
@@ -64,9 +68,6 @@ const ROUTE_HEADER = 'x-perf-route';
 const WARMUP_SECONDS = 3;
 const SETUP_MS = 60_000;
 const WARMUP_CONNECTIONS = 16;
-const RESULTS_DIR = 'perf/results';
-/** Long enough for a ztunnel or waypoint to drain and write its profile. */
-const PROFILED_STOP_MS = 20_000;
 const WAYPOINT_REQUESTS = 'ambit_waypoint_requests_total';
 
 interface Options {
@@ -80,10 +81,6 @@ interface Path {
   name: L7PathName;
   client: MeshPod;
   url: string;
-}
-
-function progress(message: string): void {
-  process.stderr.write(`perf: ${message}\n`);
 }
 
 function parseOptions(argv: string[]): Options {
@@ -100,12 +97,7 @@ function parseOptions(argv: string[]): Options {
     console.log(USAGE);
     process.exit(0);
   }
-  const duration = Number(values.duration);
-  if (!Number.isInteger(duration) || duration < 1)
-    throw new BenchmarkError(
-      'options',
-      `--duration wants a whole number above 0, not ${values.duration}`,
-    );
+  const duration = positiveInteger('duration', values.duration);
   const node = values['waypoint-node'];
   if (node !== 'node-1' && node !== 'node-2')
     throw new BenchmarkError('options', `--waypoint-node wants node-1 or node-2, not ${node}`);
@@ -114,14 +106,6 @@ function parseOptions(argv: string[]): Options {
     waypointNode: node,
     cpuProfDir: values['cpu-prof'] === undefined ? undefined : resolve(values['cpu-prof']),
   };
-}
-
-/** A tiny keep-alive HTTP answer (as l4's): the benchmark measures the path, not the server. */
-function tinyHttpServer(): http.Server {
-  return http.createServer((_request, response) => {
-    response.writeHead(200, { 'content-type': 'text/plain', 'content-length': '2' });
-    response.end('ok');
-  });
 }
 
 /** In `namespace`, a client pod on node-1 and a server pod on node-2 served from here. */
@@ -311,51 +295,8 @@ async function measure(
   };
 }
 
-/** Stops the waypoint and the ztunnels gracefully (V8 writes profiles on exit), prints hot spots. */
-async function collectProfiles(
-  mesh: Mesh,
-  waypoint: MeshWaypoint,
-  raw: string,
-  dir: string,
-): Promise<void> {
-  progress('stopping the waypoint and the ztunnels to collect their CPU profiles');
-  const stopping = [
-    { name: 'waypoint', program: waypoint.process },
-    ...mesh.nodes.map((node) => ({ name: `ztunnel-${node.name}`, program: node.ztunnel })),
-  ];
-  const names = new Map<number, string>();
-  for (const { name, program } of stopping) {
-    const pid = program?.child.pid;
-    if (pid === undefined) continue;
-    names.set(pid, name);
-    // Killed at the deadline, a process writes no profile: say so rather than just omit it.
-    const code = await program!.stop(PROFILED_STOP_MS);
-    if (code !== 0)
-      progress(`${name} exited with ${code ?? 'a signal'}: its profile may be missing`);
-  }
-  for (const file of await keepProfiles(raw, dir, names)) {
-    console.log(`\n${file}: hottest functions (self time, share of busy time)`);
-    for (const f of await hotFunctions(file, 25))
-      console.log(
-        `${f.selfMs.toFixed(0).padStart(7)} ms ${f.percent.toFixed(1).padStart(5)}%  ${f.name}  ${f.where}`,
-      );
-  }
-}
-
 async function run(scope: Scope, options: Options): Promise<L7Results> {
-  if (!existsSync('dist/cli/main.js') || !existsSync('bin/ambit'))
-    throw new BenchmarkError('start', 'run from the repository root after `make build`');
-  if (!existsSync(K6_BIN)) throw new BenchmarkError('start', `no ${K6_BIN}: run \`make k6\``);
-  const info = await describeMachine();
-  if (info.loadAverage > BUSY_LOAD)
-    progress(
-      `warning: load average ${info.loadAverage.toFixed(1)} before the start: other work shares the CPUs, so the numbers will be low and noisy`,
-    );
-  const workDir = await mkdtemp(join(os.tmpdir(), 'ambit-perf-'));
-  scope.teardown(() => rm(workDir, { recursive: true, force: true }));
-  const profiles = options.cpuProfDir;
-  if (profiles) await mkdir(profiles, { recursive: true });
-  const raw = profiles ? await profileAmbitProcesses(scope, profiles) : undefined;
+  const { machine, workDir, rawProfiles } = await prepare(scope, options.cpuProfDir);
 
   progress('starting a two-node mesh (control plane, node agents, ztunnels)');
   const mesh = await startMesh(scope.asTest(), {
@@ -371,7 +312,15 @@ async function run(scope: Scope, options: Options): Promise<L7Results> {
   for (const path of paths)
     measured[path.name] = await measure(scope, path, { pids, waypoint }, options, workDir);
   const loadAverageAtEnd = os.loadavg()[0]!;
-  if (profiles && raw) await collectProfiles(mesh, waypoint, raw, profiles);
+  if (options.cpuProfDir && rawProfiles)
+    await collectProfiles(
+      [
+        { name: 'waypoint', program: waypoint.process },
+        ...mesh.nodes.map((node) => ({ name: `ztunnel-${node.name}`, program: node.ztunnel })),
+      ],
+      rawProfiles,
+      options.cpuProfDir,
+    );
 
   const byPath = {
     direct: measured.direct!,
@@ -381,7 +330,7 @@ async function run(scope: Scope, options: Options): Promise<L7Results> {
   return {
     benchmark: 'l7',
     date: new Date().toISOString(),
-    machine: { ...info, loadAverageAtEnd },
+    machine: { ...machine, loadAverageAtEnd },
     settings: {
       durationSeconds: options.durationSeconds,
       warmupSeconds: WARMUP_SECONDS,
@@ -394,20 +343,7 @@ async function run(scope: Scope, options: Options): Promise<L7Results> {
 
 async function main(): Promise<number> {
   const options = parseOptions(process.argv.slice(2));
-  const scope = new Scope();
-  const interrupt = (signal: NodeJS.Signals): void => {
-    progress(`${signal}: cleaning up`);
-    void scope.close().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', interrupt);
-  process.once('SIGTERM', interrupt);
-  let results: L7Results;
-  try {
-    results = await run(scope, options);
-  } finally {
-    progress('cleaning up');
-    await scope.close();
-  }
+  const results = await runInScope((scope) => run(scope, options));
   const { machine: m, settings: s } = results;
   console.log(
     `\nL7 benchmark, ${m.cpus} CPUs (${m.cpuModel}, load ${m.loadAverage.toFixed(1)} at start, ${m.loadAverageAtEnd.toFixed(1)} at end), ${s.durationSeconds} s per load, waypoint on ${s.waypointNode}; ratio = path / direct\n`,
@@ -421,10 +357,7 @@ async function main(): Promise<number> {
     console.log('\nprofiled run (V8 sampling slows the mesh): results not written');
     return 0;
   }
-  await mkdir(RESULTS_DIR, { recursive: true });
-  const file = join(RESULTS_DIR, `l7-${results.date.slice(0, 10)}.json`);
-  await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
-  console.log(`\nresults written to ${file}`);
+  await writeResults(results);
   return 0;
 }
 
