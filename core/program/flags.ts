@@ -60,3 +60,37 @@ export function untilSignalled(): Promise<NodeJS.Signals> {
     process.once('SIGINT', () => resolve('SIGINT'));
   });
 }
+
+/** `--flag N`: a whole number from `min` to `max`. */
+export function integerFlag(flag: string, text: string, min: number, max: number): number {
+  const value = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!(value >= min && value <= max))
+    throw new FlagError(`--${flag} ${text}: expected an integer from ${min} to ${max}`);
+  return value;
+}
+
+/**
+ * Runs a program that is started on its own (not through `ambit`): exit code 2 with its
+ * usage for a flag mistake (or an error whose code `isUsageError` accepts), 1 otherwise.
+ */
+export function runStandalone(
+  name: string,
+  usage: string,
+  main: (argv: string[]) => Promise<number>,
+  isUsageError: (code: string | undefined) => boolean = () => false,
+): void {
+  main(process.argv.slice(2)).then(
+    (code) => (process.exitCode = code),
+    (err: unknown) => {
+      const code = (err as { code?: string } | null)?.code;
+      const usageError =
+        err instanceof FlagError ||
+        code?.startsWith('ERR_PARSE_ARGS') === true ||
+        isUsageError(code);
+      console.error(
+        `${name}: ${err instanceof Error ? err.message : String(err)}${usageError ? `\n${usage}` : ''}`,
+      );
+      process.exitCode = usageError ? 2 : 1;
+    },
+  );
+}

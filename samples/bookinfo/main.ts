@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { MeshError } from '../../core/errors.js';
+import { FlagError, integerFlag, runStandalone, untilSignalled } from '../../core/program/flags.js';
 import { createLogger } from '../../core/telemetry/log.js';
 import { createDetailsServer } from './details.js';
 import type { ServiceFaults } from './faults.js';
@@ -27,23 +27,12 @@ details and reviews; reviews v2 and v3 call ratings. Each answers GET /health.
   --fail-status CODE   (default 503)
   --delay-ms MS        wait this long before every answer (default 0)`;
 
-class FlagError extends MeshError {
-  readonly code = 'AMBIT_BOOKINFO_FLAG';
-}
-
 const SERVICES: Readonly<Record<ServiceName, (options: BookinfoOptions) => BookinfoServer>> = {
   productpage: createProductpageServer,
   details: createDetailsServer,
   reviews: createReviewsServer,
   ratings: createRatingsServer,
 };
-
-function integer(flag: string, text: string, min: number, max: number): number {
-  const value = /^\d+$/.test(text) ? Number(text) : NaN;
-  if (!(value >= min && value <= max))
-    throw new FlagError(`--${flag} ${text}: expected an integer from ${min} to ${max}`);
-  return value;
-}
 
 /** The program: parses flags, serves one service, runs until SIGTERM or SIGINT. */
 export async function main(argv: string[]): Promise<number> {
@@ -75,13 +64,13 @@ export async function main(argv: string[]): Promise<number> {
       `--service ${service ?? '(missing)'}: expected ${Object.keys(SERVICES).join(', ')}`,
     );
   const faults: ServiceFaults = {
-    failEvery: integer('fail-every', values['fail-every'], 0, 1_000_000),
-    failStatus: integer('fail-status', values['fail-status'], 100, 599),
-    delayMs: integer('delay-ms', values['delay-ms'], 0, 600_000),
+    failEvery: integerFlag('fail-every', values['fail-every'], 0, 1_000_000),
+    failStatus: integerFlag('fail-status', values['fail-status'], 100, 599),
+    delayMs: integerFlag('delay-ms', values['delay-ms'], 0, 600_000),
   };
   const given = (['details', 'reviews', 'ratings'] as const).filter((n) => values[n] !== undefined);
   const options = {
-    port: integer('port', values.port, 0, 65535),
+    port: integerFlag('port', values.port, 0, 65535),
     version: values.version,
     ...(values.name === undefined ? {} : { name: values.name }),
     upstreams: Object.fromEntries(given.map((n) => [n, values[n]!])),
@@ -101,29 +90,16 @@ export async function main(argv: string[]): Promise<number> {
     },
     'bookinfo listening',
   );
-  await new Promise<void>((resolve) => {
-    process.once('SIGTERM', resolve);
-    process.once('SIGINT', resolve);
-  });
+  await untilSignalled();
   await server.close();
   logger.flush();
   return 0;
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  main(process.argv.slice(2)).then(
-    (code) => (process.exitCode = code),
-    (err: unknown) => {
-      const code = (err as { code?: string }).code;
-      const usage =
-        err instanceof FlagError ||
-        code === 'AMBIT_BOOKINFO_UPSTREAM_URL' ||
-        code === 'AMBIT_BOOKINFO_REVIEWS_VERSION' ||
-        code?.startsWith('ERR_PARSE_ARGS');
-      console.error(
-        `bookinfo: ${err instanceof Error ? err.message : String(err)}${usage ? `\n${USAGE}` : ''}`,
-      );
-      process.exitCode = usage ? 2 : 1;
-    },
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href)
+  runStandalone(
+    'bookinfo',
+    USAGE,
+    main,
+    (code) => code === 'AMBIT_BOOKINFO_UPSTREAM_URL' || code === 'AMBIT_BOOKINFO_REVIEWS_VERSION',
   );
-}

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { MeshError } from '../../core/errors.js';
+import { integerFlag, runStandalone, untilSignalled } from '../../core/program/flags.js';
 import { createLogger } from '../../core/telemetry/log.js';
 import type { EchoBehaviour } from './behaviour.js';
 import { createEchoServer } from './echo.js';
@@ -20,17 +20,6 @@ x-echo-delay-ms: 3000, x-echo-reset: 1 (reset instead of an answer).
   --fail-every N      answer every Nth request with --fail-status (default 0: never)
   --fail-status CODE  (default 503)
   --delay-ms MS       wait this long before every answer (default 0)`;
-
-class FlagError extends MeshError {
-  readonly code = 'AMBIT_ECHO_FLAG';
-}
-
-function integer(flag: string, text: string, min: number, max: number): number {
-  const value = /^\d+$/.test(text) ? Number(text) : NaN;
-  if (!(value >= min && value <= max))
-    throw new FlagError(`--${flag} ${text}: expected an integer from ${min} to ${max}`);
-  return value;
-}
 
 /** The echo program: parses flags, listens, runs until SIGTERM or SIGINT. */
 export async function main(argv: string[]): Promise<number> {
@@ -53,10 +42,10 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const behaviour: EchoBehaviour = {
-    status: integer('status', values.status, 100, 599),
-    failEvery: integer('fail-every', values['fail-every'], 0, 1_000_000),
-    failStatus: integer('fail-status', values['fail-status'], 100, 599),
-    delayMs: integer('delay-ms', values['delay-ms'], 0, 600_000),
+    status: integerFlag('status', values.status, 100, 599),
+    failEvery: integerFlag('fail-every', values['fail-every'], 0, 1_000_000),
+    failStatus: integerFlag('fail-status', values['fail-status'], 100, 599),
+    delayMs: integerFlag('delay-ms', values['delay-ms'], 0, 600_000),
   };
   const logger = createLogger('echo');
   const echo = createEchoServer({
@@ -66,31 +55,17 @@ export async function main(argv: string[]): Promise<number> {
   });
   const bound = await echo.listen({
     host: values.host,
-    port: integer('port', values.port, 0, 65535),
+    port: integerFlag('port', values.port, 0, 65535),
   });
   logger.info(
     { address: bound.address, port: bound.port, version: echo.version, pod: echo.name },
     'echo listening',
   );
-  await new Promise<void>((resolve) => {
-    process.once('SIGTERM', resolve);
-    process.once('SIGINT', resolve);
-  });
+  await untilSignalled();
   await echo.close();
   logger.flush();
   return 0;
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  main(process.argv.slice(2)).then(
-    (code) => (process.exitCode = code),
-    (err: unknown) => {
-      const flags =
-        err instanceof FlagError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
-      console.error(
-        `echo: ${err instanceof Error ? err.message : String(err)}${flags ? `\n${USAGE}` : ''}`,
-      );
-      process.exitCode = flags ? 2 : 1;
-    },
-  );
-}
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href)
+  runStandalone('echo', USAGE, main);
