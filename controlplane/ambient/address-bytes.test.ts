@@ -1,5 +1,6 @@
 import t from 'tap';
-import { ipBytes, ipPrefix } from './address-bytes.js';
+import { parseIp as ipBytes } from '../../core/net/ip.js';
+import { ipPrefix } from './address-bytes.js';
 
 const bytes = (text: string) => [...(ipBytes(text) ?? [])];
 

@@ -7,7 +7,7 @@ import {
 import type { GatewayAddress } from '../../api/gen/istio/workload/workload_pb.js';
 import { WAYPOINT_LISTENER } from '../../api/resources/index.js';
 import type { WaypointBinding } from '../model/waypoints.js';
-import { ipBytes } from './address-bytes.js';
+import { parseIp } from '../../core/net/ip.js';
 
 /**
  * Where clients send traffic for a bound waypoint, or undefined when there is none (also
@@ -32,7 +32,7 @@ export function waypointAddress(
       hboneMtlsPort,
     });
   }
-  const bytes = ipBytes(address.ip);
+  const bytes = parseIp(address.ip);
   if (bytes === undefined) return undefined;
   return create(GatewayAddressSchema, {
     destination: {

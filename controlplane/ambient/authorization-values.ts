@@ -6,7 +6,7 @@
  * of the list, as Istio does (pilot/pkg/serviceregistry/ambient/authorization.go,
  * stringToPort / stringToIP); validation is where they are reported.
  */
-import { isIPv4, isIPv6 } from 'node:net';
+import { parseIp } from '../../core/net/ip.js';
 import { create } from '@bufbuild/protobuf';
 import { EmptySchema } from '@bufbuild/protobuf/wkt';
 import {
@@ -95,42 +95,12 @@ function parseAddress(value: string): { address: Uint8Array; length: number } | 
   const slash = value.indexOf('/');
   if (slash < 0) {
     // A zone (fe80::1%eth0) is allowed on a bare address and is not part of its bytes.
-    const bytes = ipBytes(value.replace(/%[^%]+$/, ''));
+    const bytes = parseIp(value.replace(/%[^%]+$/, ''));
     return bytes && { address: bytes, length: bytes.length * 8 };
   }
   const bits = value.slice(slash + 1);
-  const bytes = ipBytes(value.slice(0, slash));
+  const bytes = parseIp(value.slice(0, slash));
   if (bytes === undefined || !/^(0|[1-9][0-9]*)$/.test(bits)) return undefined;
   const length = Number(bits);
   return length <= bytes.length * 8 ? { address: bytes, length } : undefined;
-}
-
-/** 4 bytes for IPv4, 16 for IPv6 (IPv4-mapped IPv6 stays 16, like Go's netip). */
-function ipBytes(text: string): Uint8Array | undefined {
-  if (isIPv4(text)) return Uint8Array.from(text.split('.').map(Number));
-  if (!isIPv6(text) || text.includes('%')) return undefined;
-  let tail: number[] = [];
-  let head = text;
-  const lastColon = text.lastIndexOf(':');
-  if (text.includes('.', lastColon)) {
-    tail = text
-      .slice(lastColon + 1)
-      .split('.')
-      .map(Number);
-    head = `${text.slice(0, lastColon + 1)}0:0`;
-  }
-  const [left = '', right] = head.split('::');
-  const groups = (part: string): number[] =>
-    part === '' ? [] : part.split(':').map((g) => parseInt(g, 16));
-  const leftGroups = groups(left);
-  const rightGroups = right === undefined ? [] : groups(right);
-  const zeros = new Array<number>(8 - leftGroups.length - rightGroups.length).fill(0);
-  const words = [...leftGroups, ...zeros, ...rightGroups];
-  const bytes = new Uint8Array(16);
-  words.forEach((word, i) => {
-    bytes[i * 2] = word >> 8;
-    bytes[i * 2 + 1] = word & 0xff;
-  });
-  if (tail.length === 4) bytes.set(tail, 12);
-  return bytes;
 }

@@ -27,7 +27,7 @@ import type {
   ServiceMembership,
   WorkloadEntryWorkload,
 } from '../model/workloads.js';
-import { ipBytes } from './address-bytes.js';
+import { parseIp } from '../../core/net/ip.js';
 import { wireTrustDomain } from './address-options.js';
 import type { AddressOptions } from './address-options.js';
 import { waypointAddress } from './address-waypoint.js';
@@ -84,7 +84,7 @@ function locality(text: string | undefined): Locality | undefined {
 
 /** An address field that holds an IP or, failing that, a hostname. */
 function addressOrHostname(address: string) {
-  const bytes = ipBytes(address);
+  const bytes = parseIp(address);
   return bytes !== undefined ? { addresses: [bytes] } : { hostname: address };
 }
 
@@ -98,7 +98,7 @@ export function podWorkloadMessage(
   policies: PolicyNamer,
 ): Workload | undefined {
   if (pod.terminal || pod.ips.length === 0) return undefined;
-  const addresses = pod.ips.map(ipBytes).filter((b): b is Uint8Array => b !== undefined);
+  const addresses = pod.ips.map(parseIp).filter((b): b is Uint8Array => b !== undefined);
   if (addresses.length !== pod.ips.length) return undefined;
   const { workloadName } = pod;
   const waypoint = waypointAddress(pod.waypoint, options.network);

@@ -13,7 +13,7 @@ import {
   unpackResource,
 } from '../../api/xds/type-urls.js';
 import { InvalidResourceError } from '../state/errors.js';
-import { ipFromBytes, type Cidr } from '../state/ip.js';
+import { ipFromBytes, type Cidr } from '../../core/net/ip.js';
 import type { Authorization, PolicyMatch, ServiceAccountMatch, StringMatch } from './policy.js';
 
 /*

@@ -1,6 +1,6 @@
 import type { Identity } from '../../core/identity/spiffe.js';
 import { identityParts } from '../../core/identity/spiffe.js';
-import { canonicalIpBytes, cidrContains, type Cidr } from '../state/ip.js';
+import { canonicalIpBytes, cidrContains, type Cidr } from '../../core/net/ip.js';
 import type { Authorization, PolicyMatch, StringMatch } from './policy.js';
 
 /*

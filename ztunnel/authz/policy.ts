@@ -1,4 +1,4 @@
-import type { Cidr } from '../state/ip.js';
+import type { Cidr } from '../../core/net/ip.js';
 
 /**
  * An `istio.security.Authorization` as the node tunnel holds it: the L4 part of one

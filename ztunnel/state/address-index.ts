@@ -1,5 +1,5 @@
 import type { ServiceRecord, WorkloadRecord } from './decode-address.js';
-import type { Cidr } from './ip.js';
+import type { Cidr } from '../../core/net/ip.js';
 import type { Service, Waypoint, WaypointRef, Workload } from './types.js';
 
 /**

@@ -17,7 +17,7 @@ import {
 } from '../../api/xds/type-urls.js';
 import { identityOf, type Identity } from '../../core/identity/spiffe.js';
 import { InvalidResourceError } from './errors.js';
-import { ipFromBytes, type Cidr } from './ip.js';
+import { ipFromBytes, type Cidr } from '../../core/net/ip.js';
 import type {
   PortMapping,
   Service,

@@ -5,7 +5,7 @@ import type { Authorization } from '../authz/policy.js';
 import { buildIndex, type AddressIndex } from './address-index.js';
 import { decodeAddress, type ServiceRecord, type WorkloadRecord } from './decode-address.js';
 import { dumpState } from './dump.js';
-import { canonicalIp, canonicalIpBytes, cidrContains } from './ip.js';
+import { canonicalIp, canonicalIpBytes, cidrContains } from '../../core/net/ip.js';
 import type { Service, Workload } from './types.js';
 
 /** One endpoint of a service for one service port: the workload and the port to dial on it. */

@@ -1,5 +1,5 @@
 import type { Identity } from '../../core/identity/spiffe.js';
-import type { Cidr } from './ip.js';
+import type { Cidr } from '../../core/net/ip.js';
 
 /** A workload's mesh-wide name and xDS resource name, e.g. `Kubernetes//Pod/default/reviews-v1-x`. */
 export type WorkloadUid = string & { readonly brand: 'WorkloadUid' };

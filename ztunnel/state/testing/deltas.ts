@@ -20,7 +20,7 @@ import {
   packResource,
 } from '../../../api/xds/type-urls.js';
 import type { ResourceDelta, ResourceUpdate } from '../../../core/xds/client.js';
-import { parseIp } from '../ip.js';
+import { parseIp } from '../../../core/net/ip.js';
 
 // Builders of real encoded workload API messages for tests of the state and of code that
 // reads it: every resource goes through protobuf encoding and Any packing, as from the wire.
