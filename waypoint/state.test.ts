@@ -1,6 +1,7 @@
 import t from 'tap';
 import { cluster, endpoint, route, service, VIP, WAYPOINT } from './proxy/testing/harness.js';
-import { DEFAULT_RETRY_POLICY, WaypointState } from './state.js';
+import { DEFAULT_RETRY_POLICY } from '../api/waypoint/config.js';
+import { WaypointState } from './state.js';
 
 const clock = { now: () => 0 };
 

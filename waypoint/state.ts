@@ -1,32 +1,14 @@
-import type {
-  Cluster,
-  HttpRoute,
-  RetryPolicy,
-  ServicePort,
-  WaypointService,
+import {
+  DEFAULT_RETRY_POLICY,
+  type Cluster,
+  type HttpRoute,
+  type ServicePort,
+  type WaypointService,
 } from '../api/waypoint/config.js';
 import { waypointServiceName } from '../api/waypoint/codec.js';
 import { clusterName } from '../api/waypoint/schema.js';
 import { ClusterState } from './cluster/cluster-state.js';
 import type { Clock } from './cluster/clock.js';
-
-/**
- * Istio's retry policy for a route that sets none (`DefaultRetryPolicy` in
- * pilot/pkg/networking/core/route/retry): 2 retries on connect failures, refused streams,
- * gRPC unavailable/cancelled and 503, 25 ms backoff base.
- */
-export const DEFAULT_RETRY_POLICY: RetryPolicy = {
-  attempts: 2,
-  retryOn: [
-    'connect-failure',
-    'refused-stream',
-    'unavailable',
-    'cancelled',
-    'retriable-status-codes',
-  ],
-  retriableStatusCodes: [503],
-  backoffBaseMs: 25,
-};
 
 /** A service as the waypoint serves it, on one of its ports. */
 export interface ServiceTarget {

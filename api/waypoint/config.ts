@@ -268,3 +268,21 @@ export interface WaypointService {
 }
 
 export const WAYPOINT_SERVICE_TYPE_URL = 'type.googleapis.com/ambit.waypoint.v1.WaypointService';
+
+/**
+ * Istio's retry policy for a route that sets none (`DefaultRetryPolicy` in
+ * pilot/pkg/networking/core/route/retry): 2 retries on connect failures, refused streams,
+ * gRPC unavailable/cancelled and 503, Envoy's 25 ms backoff base.
+ */
+export const DEFAULT_RETRY_POLICY: RetryPolicy = {
+  attempts: 2,
+  retryOn: [
+    'connect-failure',
+    'refused-stream',
+    'unavailable',
+    'cancelled',
+    'retriable-status-codes',
+  ],
+  retriableStatusCodes: [503],
+  backoffBaseMs: 25,
+};

@@ -13,12 +13,13 @@
  */
 import { isIPAddress } from '../../api/schema/index.js';
 import type { VirtualServiceResource } from '../../api/resources/index.js';
-import type {
-  HttpRoute,
-  RouteDestination,
-  ServicePort,
-  TcpRoute,
-  WaypointService,
+import {
+  DEFAULT_RETRY_POLICY,
+  type HttpRoute,
+  type RouteDestination,
+  type ServicePort,
+  type TcpRoute,
+  type WaypointService,
 } from '../../api/waypoint/config.js';
 import { waypointServiceName } from '../../api/waypoint/codec.js';
 import type { ModelIssue, ObjectRef } from '../model/issues.js';
@@ -34,7 +35,6 @@ import { gatewayHttpRoutes, httpRoutesFor } from './httproute.js';
 import type { AttachedRoute } from './httproute.js';
 import { carriesHttp, carriesTcp, portProtocol } from './protocol.js';
 import { refOf } from './refs.js';
-import { DEFAULT_RETRY } from './retry.js';
 import type { RouteContext } from './route-context.js';
 import { sourceAddresses } from './sources.js';
 import { virtualServicesFor } from './virtual-services.js';
@@ -139,7 +139,7 @@ function compileService(
         origin: DEFAULT_ORIGIN,
         matches: rc.match.pinPort ? [{ port }] : [],
         action: { kind: 'route', destinations: [toService(port)] },
-        retries: DEFAULT_RETRY,
+        retries: DEFAULT_RETRY_POLICY,
       },
     ];
   });

@@ -24,24 +24,25 @@ import type {
   BackendObjectReference,
 } from '../../api/resources/index.js';
 import { gatewayDurationMs } from '../../api/resources/index.js';
-import type {
-  CorsPolicy,
-  HeaderMatch,
-  HttpRoute,
-  Mirror,
-  QueryMatch,
-  Redirect,
-  RequestMatch,
-  Rewrite,
-  RouteAction,
-  RouteDestination,
-  StringMatch,
+import {
+  DEFAULT_RETRY_POLICY,
+  type CorsPolicy,
+  type HeaderMatch,
+  type HttpRoute,
+  type Mirror,
+  type QueryMatch,
+  type Redirect,
+  type RequestMatch,
+  type Rewrite,
+  type RouteAction,
+  type RouteDestination,
+  type StringMatch,
 } from '../../api/waypoint/config.js';
 import type { MeshService } from '../model/services.js';
 import { compact } from './compact.js';
 import { translateHeaders } from './headers.js';
 import type { TranslatedHeaders } from './headers.js';
-import { DEFAULT_RETRY, gatewayRetryPolicy } from './retry.js';
+import { gatewayRetryPolicy } from './retry.js';
 import { refOf } from './refs.js';
 import type { RouteContext } from './route-context.js';
 import { compareAge } from './virtual-services.js';
@@ -386,7 +387,8 @@ function timing(rule: HTTPRouteRule) {
   };
   const request = positive(rule.timeouts?.request);
   const backend = positive(rule.timeouts?.backendRequest);
-  if (rule.retry === undefined) return { timeoutMs: backend ?? request, retries: DEFAULT_RETRY };
+  if (rule.retry === undefined)
+    return { timeoutMs: backend ?? request, retries: DEFAULT_RETRY_POLICY };
   return {
     timeoutMs: request,
     retries: gatewayRetryPolicy(rule.retry, {

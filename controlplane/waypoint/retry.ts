@@ -6,24 +6,11 @@
  */
 import { durationMs } from '../../api/schema/index.js';
 import type { HTTPRetry } from '../../api/resources/index.js';
-import type { RetryPolicy } from '../../api/waypoint/config.js';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../../api/waypoint/config.js';
 import { compact } from './compact.js';
 
 /** Envoy's retry back-off base interval when none is set. */
-export const DEFAULT_BACKOFF_MS = 25;
-
-export const DEFAULT_RETRY: RetryPolicy = {
-  attempts: 2,
-  retryOn: [
-    'connect-failure',
-    'refused-stream',
-    'unavailable',
-    'cancelled',
-    'retriable-status-codes',
-  ],
-  retriableStatusCodes: [503],
-  backoffBaseMs: DEFAULT_BACKOFF_MS,
-};
+export const DEFAULT_BACKOFF_MS = DEFAULT_RETRY_POLICY.backoffBaseMs;
 
 const NO_RETRY: RetryPolicy = {
   attempts: 0,
@@ -67,7 +54,7 @@ function convert(
 ): RetryPolicy {
   const conditions =
     retryOn === undefined
-      ? { retryOn: DEFAULT_RETRY.retryOn, codes: DEFAULT_RETRY.retriableStatusCodes }
+      ? { retryOn: DEFAULT_RETRY_POLICY.retryOn, codes: DEFAULT_RETRY_POLICY.retriableStatusCodes }
       : parseRetryOn(retryOn);
   return compact({
     attempts,
@@ -80,7 +67,7 @@ function convert(
 
 /** Istio's ConvertPolicy for a VirtualService route. */
 export function retryPolicy(retries: HTTPRetry | undefined): RetryPolicy {
-  if (retries === undefined) return DEFAULT_RETRY;
+  if (retries === undefined) return DEFAULT_RETRY_POLICY;
   // An absent attempts is 0 in proto3, and 0 disables retries.
   if (!retries.attempts) return NO_RETRY;
   return convert(retries.attempts, retries.retryOn, {
