@@ -16,6 +16,9 @@ export interface AmbitProcess {
   stop(timeoutMs?: number): Promise<number | null>;
 }
 
+/** How many of a process's last log lines a failed test prints. */
+const LOG_LINES_ON_FAILURE = 40;
+
 export interface StartOptions {
   /** Run inside this named network namespace (`ip netns exec`, which execs: same pid). */
   netns?: string;
@@ -48,7 +51,11 @@ export function startAmbit(t: Test, args: string[], options: StartOptions = {}):
   });
   child.stdout!.resume();
 
+  let stopping = false;
+  let diedOnItsOwn = false;
+  child.once('exit', () => (diedOnItsOwn = !stopping));
   const stop = async (timeoutMs = 10_000): Promise<number | null> => {
+    stopping = true;
     if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
     child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
@@ -56,7 +63,16 @@ export function startAmbit(t: Test, args: string[], options: StartOptions = {}):
     clearTimeout(timer);
     return code;
   };
-  t.teardown(() => stop(2000));
+  t.teardown(async () => {
+    // A failed test's first question is what its processes said: print their last lines
+    // and whether one of them died on its own, where the CI log keeps them.
+    if (!t.passing()) {
+      const died = diedOnItsOwn ? ` exited on its own (${child.exitCode ?? child.signalCode})` : '';
+      const tail = logs.slice(-LOG_LINES_ON_FAILURE).map((l) => JSON.stringify(l));
+      t.comment([`ambit ${args.join(' ')}${died}; last lines:`, ...tail].join('\n'));
+    }
+    await stop(2000);
+  });
 
   const waitForLog = (match: (line: Record<string, unknown>) => boolean, timeoutMs = 20_000) =>
     new Promise<Record<string, unknown>>((resolve, reject) => {

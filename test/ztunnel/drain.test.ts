@@ -86,4 +86,39 @@ t.test('SIGTERM drains the node tunnel', async (t) => {
     t.match(drained, { finished: false });
     t.ok(Number(drained?.cut) >= 1, 'the open tunnel was cut');
   });
+
+  t.test('a removed pod is let go at once; its open tunnel drains behind', async (t) => {
+    const leaving = await mesh.addPod({
+      node: 'node-1',
+      namespace: 'demo',
+      name: 'leaving',
+      ports: [8080],
+    });
+    await listenIn(t, leaving.netnsPath, { port: 8080 });
+    const ztunnel = await mesh.restart('node-1', 'ztunnel');
+    await mesh.waitReady();
+    await waitEnrolled(mesh, [client, leaving]);
+    const open = await connectIn(client.netnsPath, { address: leaving.ip, port: 8080 });
+    t.teardown(() => open.destroy());
+    open.on('error', () => undefined);
+    t.equal(await echoed(open, 'hello'), 'hello');
+    // The agent waits for ztunnel's answer before it finishes the pod's CNI DEL; an answer
+    // held back until the tunnel drains (up to 5 s) would outlast the agent's patience.
+    const started = performance.now();
+    await mesh.removePod(leaving);
+    const took = performance.now() - started;
+    t.ok(took < 2500, `the pod was removed in ${took.toFixed(0)} ms, not after the drain`);
+    const agent = mesh.nodes[0]!.agent!;
+    t.notOk(
+      agent.logs.some(
+        (line) => line.msg === 'ztunnel did not ack in time; dropping the connection',
+      ),
+      'the agent had its answer in time',
+    );
+    t.equal(ztunnel.child.exitCode, null, 'ztunnel is still running');
+    await ztunnel.waitForLog(
+      (line) => line.msg === 'pod drained' && line.workload === 'demo/leaving',
+      10_000,
+    );
+  });
 });

@@ -24,6 +24,8 @@ export class PodManager {
   readonly #trustDomain: TrustDomain;
   readonly #logger: Logger;
   readonly #drainMs: number;
+  /** Drains of removed pods still under way. */
+  readonly #draining = new Set<Promise<void>>();
 
   constructor(options: {
     deps: WorkloadProxyDeps;
@@ -70,19 +72,32 @@ export class PodManager {
     );
   }
 
-  async delete(uid: PodUid): Promise<void> {
+  /**
+   * Closes the pod's listeners at once and lets its open tunnels drain in the background:
+   * the agent waits for this before it tears the pod down, and a drain may take the whole
+   * deadline, longer than the agent should wait for an answer.
+   */
+  delete(uid: PodUid): void {
     const proxy = this.#pods.get(uid);
     if (!proxy) return;
     this.#pods.delete(uid);
     this.#secrets.untrack(proxy.pod.identity);
-    this.#logger.info({ workload: `${proxy.pod.namespace}/${proxy.pod.name}`, uid }, 'pod removed');
-    await proxy.stop(this.#drainMs);
+    const workload = `${proxy.pod.namespace}/${proxy.pod.name}`;
+    this.#logger.info({ workload, uid }, 'pod removed');
+    const started = Date.now();
+    const drained = proxy
+      .stop(this.#drainMs)
+      .then(
+        () => this.#logger.info({ workload, uid, tookMs: Date.now() - started }, 'pod drained'),
+        (err: unknown) => this.#logger.warn({ err, workload, uid }, 'pod drain failed'),
+      )
+      .finally(() => this.#draining.delete(drained));
+    this.#draining.add(drained);
   }
 
   /** After a snapshot: every pod the agent did not mention is gone. */
-  async retainOnly(uids: ReadonlySet<PodUid>): Promise<void> {
-    const stale = [...this.#pods.keys()].filter((uid) => !uids.has(uid));
-    await Promise.all(stale.map((uid) => this.delete(uid)));
+  retainOnly(uids: ReadonlySet<PodUid>): void {
+    for (const uid of [...this.#pods.keys()]) if (!uids.has(uid)) this.delete(uid);
   }
 
   has(uid: PodUid): boolean {
@@ -93,10 +108,13 @@ export class PodManager {
     return [...this.#pods.values()].map((proxy) => proxy.pod);
   }
 
-  /** Stops every pod's listeners and waits for their tunnels up to the deadline. */
+  /**
+   * Stops every pod's listeners and waits for their tunnels, and those of pods removed
+   * earlier and still draining, up to the deadline.
+   */
   async stopAll(deadlineMs: number): Promise<void> {
     const proxies = [...this.#pods.values()];
     this.#pods.clear();
-    await Promise.all(proxies.map((proxy) => proxy.stop(deadlineMs)));
+    await Promise.all([...proxies.map((proxy) => proxy.stop(deadlineMs)), ...this.#draining]);
   }
 }

@@ -114,7 +114,14 @@ export class ZdsClient {
     }
     if (socket !== this.#socket) return;
     const ack = create(WorkloadResponseSchema, { payload: { case: 'ack', value: { error } } });
-    socket.send(toBinary(WorkloadResponseSchema, ack));
+    try {
+      socket.send(toBinary(WorkloadResponseSchema, ack));
+    } catch (err) {
+      // The agent gave up on this connection (it closed it, say, after an ack came late):
+      // its 'close' follows and reconnects, and the snapshot it sends then is the truth.
+      this.#logger.warn({ err }, 'could not acknowledge an enrollment message');
+      socket.close();
+    }
   }
 
   async #apply(payload: WorkloadRequest['payload'], fds: number[]): Promise<void> {
@@ -148,10 +155,10 @@ export class ZdsClient {
         return;
       }
       case 'del':
-        await this.#pods.delete(payload.value.uid as PodUid);
+        this.#pods.delete(payload.value.uid as PodUid);
         return;
       case 'snapshotSent':
-        await this.#pods.retainOnly(this.#seen);
+        this.#pods.retainOnly(this.#seen);
         this.#synced = true;
         this.#backoff.reset();
         this.#logger.info({ pods: this.#seen.size }, 'enrollment snapshot applied');
