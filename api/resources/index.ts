@@ -7,6 +7,7 @@ import type { DestinationRuleSpec, WorkloadEntrySpec } from './networking.js';
 import type { AuthorizationPolicySpec, PeerAuthenticationSpec } from './security.js';
 import type { HTTPRouteSpec, KubernetesGatewaySpec } from './gateway-api.js';
 import type {
+  ConfigMapData,
   NamespaceSpec,
   PodSpec,
   PodStatus,
@@ -19,6 +20,8 @@ export type NamespaceResource = Resource<'Namespace', NamespaceSpec>;
 export type PodResource = Resource<'Pod', PodSpec, PodStatus>;
 export type ServiceResource = Resource<'Service', ServiceSpec>;
 export type ServiceAccountResource = Resource<'ServiceAccount', ServiceAccountSpec>;
+/** A ConfigMap's `data` is held as its `spec`. */
+export type ConfigMapResource = Resource<'ConfigMap', ConfigMapData>;
 export type VirtualServiceResource = Resource<'VirtualService', VirtualServiceSpec>;
 export type DestinationRuleResource = Resource<'DestinationRule', DestinationRuleSpec>;
 export type GatewayResource = Resource<'Gateway', GatewaySpec>;
@@ -35,6 +38,7 @@ export type AnyResource =
   | PodResource
   | ServiceResource
   | ServiceAccountResource
+  | ConfigMapResource
   | VirtualServiceResource
   | DestinationRuleResource
   | GatewayResource

@@ -5,6 +5,7 @@
  */
 import { s } from '../schema/index.js';
 import type { Infer } from '../schema/index.js';
+import { configMapDefinition } from './kubernetes-configmap.js';
 import { podSpec, podStatus } from './kubernetes-pod.js';
 import { serviceSpec } from './kubernetes-service.js';
 import type { ResourceDefinition } from './types.js';
@@ -25,6 +26,7 @@ export type {
   ServiceType,
 } from './kubernetes-service.js';
 export { podSpec, podStatus, serviceSpec };
+export type { ConfigMapData } from './kubernetes-configmap.js';
 
 const loose = { unknownFields: 'ignore' } as const;
 
@@ -80,4 +82,5 @@ export const definitions: ResourceDefinition[] = [
     spec: serviceAccountSpec,
     shortNames: ['sa'],
   },
+  configMapDefinition,
 ];

@@ -99,8 +99,11 @@ function checkObject(obj: unknown, origin: Origin, registry: ResourceRegistry): 
       issue: (_rel, reason) => issues.push({ path: 'metadata.name', reason }),
     });
   }
-  const spec = parse(def.spec, obj.spec ?? {}, 'spec');
+  const specField = def.specField ?? 'spec';
+  const spec = parse(def.spec, obj[specField] ?? {}, specField);
   if (!spec.ok) issues.push(...spec.issues);
+  else if (def.check !== undefined && metadata.ok)
+    issues.push(...def.check(metadata.value, spec.value));
   let status: unknown = obj.status ?? undefined;
   if (def.status !== undefined && obj.status !== undefined && obj.status !== null) {
     const parsed = parse(def.status, obj.status, 'status');

@@ -3,7 +3,7 @@
  * group, versions, names and spec schema. The spec schemas live beside their kinds
  * (networking.ts, security.ts, gateway-api.ts, kubernetes.ts).
  */
-import type { Schema } from '../schema/index.js';
+import type { Issue, Schema } from '../schema/index.js';
 
 /** An object that owns this one; at most one of an object's owners is its controller. */
 export interface OwnerReference {
@@ -47,6 +47,7 @@ export type ResourceType =
   | 'Pod'
   | 'Service'
   | 'ServiceAccount'
+  | 'ConfigMap'
   | 'VirtualService'
   | 'DestinationRule'
   | 'Gateway'
@@ -81,6 +82,13 @@ export interface ResourceDefinition {
   plural: string;
   namespaced: boolean;
   spec: Schema<unknown>;
+  /**
+   * The top-level field `spec` is read from, for kinds that have none (ConfigMap keeps its
+   * entries in `data`). The resource still holds it as `spec`.
+   */
+  specField?: 'data';
+  /** Checks that need the whole object (its name decides what its data must be). */
+  check?: (metadata: ObjectMeta, spec: unknown) => Issue[];
   status?: Schema<unknown>;
   /** Defaults to 'dns1123-subdomain'. */
   nameFormat?: NameFormat;

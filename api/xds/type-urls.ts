@@ -4,6 +4,7 @@ import { create } from '@bufbuild/protobuf';
 import { AnySchema } from '@bufbuild/protobuf/wkt';
 import type { Any } from '@bufbuild/protobuf/wkt';
 import { MeshError } from '../../core/errors.js';
+import { MeshConfigSchema } from '../gen/ambit/mesh/v1/mesh_pb.js';
 import { WaypointServiceSchema } from '../gen/ambit/waypoint/v1/waypoint_pb.js';
 import { AuthorizationSchema } from '../gen/istio/security/authorization_pb.js';
 import { AddressSchema } from '../gen/istio/workload/workload_pb.js';
@@ -13,20 +14,26 @@ import { WAYPOINT_SERVICE_TYPE_URL } from '../waypoint/config.js';
 // (ztunnel) subscribe with exactly these strings, so they must match byte for byte.
 export const ADDRESS_TYPE_URL = 'type.googleapis.com/istio.workload.Address';
 export const AUTHORIZATION_TYPE_URL = 'type.googleapis.com/istio.security.Authorization';
-// Ambit's own type on the same stream: the waypoint's compiled configuration.
+// Ambit's own types on the same stream: the waypoint's compiled configuration, and the
+// mesh-wide settings every proxy reads.
 export { WAYPOINT_SERVICE_TYPE_URL };
+export const MESH_CONFIG_TYPE_URL = 'type.googleapis.com/ambit.mesh.v1.MeshConfig';
 
 /** A resource type Ambit serves over xDS. */
 export type TypeUrl =
-  typeof ADDRESS_TYPE_URL | typeof AUTHORIZATION_TYPE_URL | typeof WAYPOINT_SERVICE_TYPE_URL;
+  | typeof ADDRESS_TYPE_URL
+  | typeof AUTHORIZATION_TYPE_URL
+  | typeof WAYPOINT_SERVICE_TYPE_URL
+  | typeof MESH_CONFIG_TYPE_URL;
 
 const schemas = {
   [ADDRESS_TYPE_URL]: AddressSchema,
   [AUTHORIZATION_TYPE_URL]: AuthorizationSchema,
   [WAYPOINT_SERVICE_TYPE_URL]: WaypointServiceSchema,
+  [MESH_CONFIG_TYPE_URL]: MeshConfigSchema,
 } as const;
 
-/** The decoded message a type URL stands for: `Address`, `Authorization` or `WaypointService`. */
+/** The decoded message a type URL stands for: `Address`, `Authorization`, … */
 export type ResourceOf<U extends TypeUrl> = MessageShape<(typeof schemas)[U]>;
 
 /** Narrows a type URL read off the wire (a request's `type_url`) to one Ambit serves. */

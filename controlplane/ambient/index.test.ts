@@ -1,4 +1,6 @@
-import { fromBinary } from '@bufbuild/protobuf';
+import { create, fromBinary } from '@bufbuild/protobuf';
+import { AnySchema } from '@bufbuild/protobuf/wkt';
+import { decodeMeshConfig, MESH_CONFIG_RESOURCE } from '../../api/mesh/codec.js';
 import t from 'tap';
 import { AuthorizationSchema } from '../../api/gen/istio/security/authorization_pb.js';
 import { AddressSchema } from '../../api/gen/istio/workload/workload_pb.js';
@@ -6,6 +8,7 @@ import { parseResources } from '../../api/resources/index.js';
 import {
   ADDRESS_TYPE_URL,
   AUTHORIZATION_TYPE_URL,
+  MESH_CONFIG_TYPE_URL,
   WAYPOINT_SERVICE_TYPE_URL,
 } from '../../api/xds/type-urls.js';
 import type { TypeUrl } from '../../api/xds/type-urls.js';
@@ -50,8 +53,30 @@ t.test('the first update publishes every type, even when empty', async (t) => {
       [ADDRESS_TYPE_URL, 0],
       [AUTHORIZATION_TYPE_URL, 0],
       [WAYPOINT_SERVICE_TYPE_URL, 0],
+      // The mesh config is always one resource: Istio's defaults when none is written.
+      [MESH_CONFIG_TYPE_URL, 1],
     ],
   );
+});
+
+t.test('the root namespace istio ConfigMap is served as the mesh config', async (t) => {
+  const index = new AmbientIndex({ logger: silentLogger(), rootNamespace: 'mesh-root' });
+  const pushes = record(index);
+  const map = (namespace: string, mode: string) => `apiVersion: v1
+kind: ConfigMap
+metadata: { name: istio, namespace: ${namespace} }
+data:
+  mesh: "outboundTrafficPolicy: { mode: ${mode} }"
+`;
+  index.updateFromResources(parseResources(map('istio-system', 'REGISTRY_ONLY')).resources);
+  t.equal(index.model()?.mesh.config.outboundTrafficPolicy.mode, 'ALLOW_ANY', 'not the root');
+  index.updateFromResources(parseResources(map('mesh-root', 'REGISTRY_ONLY')).resources);
+  t.equal(index.model()?.mesh.config.outboundTrafficPolicy.mode, 'REGISTRY_ONLY');
+  const [typeUrl, resources] = pushes.at(-1)!;
+  t.equal(typeUrl, MESH_CONFIG_TYPE_URL, 'a change to it is pushed');
+  const bytes = resources.get(MESH_CONFIG_RESOURCE)!;
+  const decoded = decodeMeshConfig(create(AnySchema, { typeUrl, value: bytes }));
+  t.equal(decoded.outboundTrafficPolicy.mode, 'REGISTRY_ONLY');
 });
 
 t.test('published bytes decode to the messages the index exposes', async (t) => {
@@ -91,5 +116,5 @@ t.test('a listener that throws does not stop the others', async (t) => {
   });
   const pushes = record(index);
   index.updateFromResources([]);
-  t.equal(pushes.length, 3);
+  t.equal(pushes.length, 4);
 });

@@ -4,11 +4,13 @@ import { AuthorizationSchema } from '../../api/gen/istio/security/authorization_
 import { AddressSchema } from '../../api/gen/istio/workload/workload_pb.js';
 import type { Address } from '../../api/gen/istio/workload/workload_pb.js';
 import type { AnyResource } from '../../api/resources/index.js';
+import { encodeMeshConfig, MESH_CONFIG_RESOURCE } from '../../api/mesh/codec.js';
 import { encodeWaypointService } from '../../api/waypoint/codec.js';
 import type { WaypointService } from '../../api/waypoint/config.js';
 import {
   ADDRESS_TYPE_URL,
   AUTHORIZATION_TYPE_URL,
+  MESH_CONFIG_TYPE_URL,
   WAYPOINT_SERVICE_TYPE_URL,
 } from '../../api/xds/type-urls.js';
 import type { TypeUrl } from '../../api/xds/type-urls.js';
@@ -115,7 +117,10 @@ export class AmbientIndex {
 
   /** Builds the model from the current config and recomputes; returns the model. */
   updateFromResources(resources: Iterable<AnyResource>): MeshModel {
-    const model = buildModel(resources, { domainSuffix: this.domainSuffix });
+    const model = buildModel(resources, {
+      domainSuffix: this.domainSuffix,
+      rootNamespace: this.options.rootNamespace,
+    });
     this.update(model);
     return model;
   }
@@ -139,6 +144,10 @@ export class AmbientIndex {
     this.publish(
       WAYPOINT_SERVICE_TYPE_URL,
       encode(this.waypointConfigs, (c) => encodeWaypointService(c).value),
+    );
+    this.publish(
+      MESH_CONFIG_TYPE_URL,
+      new Map([[MESH_CONFIG_RESOURCE, encodeMeshConfig(model.mesh.spec).value]]),
     );
   }
 

@@ -9,6 +9,7 @@ import type {
   VirtualServiceResource,
 } from '../../api/resources/index.js';
 import type { ModelIssue, ObjectRef } from './issues.js';
+import { meshSettings, type MeshSettings } from './mesh-config.js';
 import { namespaceInfo } from './namespaces.js';
 import type { NamespaceInfo } from './namespaces.js';
 import {
@@ -33,6 +34,8 @@ import type {
 export interface MeshModelOptions {
   /** The cluster's DNS suffix for Service hostnames; default `cluster.local`. */
   readonly domainSuffix?: string;
+  /** Where mesh-wide config (the `istio` ConfigMap) lives; default `istio-system`. */
+  readonly rootNamespace?: string;
 }
 
 /**
@@ -42,6 +45,8 @@ export interface MeshModelOptions {
  */
 export interface MeshModel {
   readonly domainSuffix: string;
+  /** Istio's MeshConfig in force (defaults when the root namespace has none). */
+  readonly mesh: MeshSettings;
   readonly namespaces: ReadonlyMap<string, NamespaceInfo>;
   /** Keyed `namespace/name`. */
   readonly waypoints: ReadonlyMap<string, Waypoint>;
@@ -152,6 +157,7 @@ export function buildModel(
 
   return {
     domainSuffix,
+    mesh: meshSettings(all, options.rootNamespace ?? 'istio-system'),
     namespaces,
     waypoints,
     services,
