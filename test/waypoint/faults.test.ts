@@ -168,7 +168,8 @@ t.test('faults and bad input at the waypoint', async (t) => {
     t.equal(answer.status, 503);
     const delta = servedBy().map((n, i) => n - served[i]!);
     t.equal(sum(delta), 3, 'the first try and 2 retries');
-    t.equal(delta.filter((n) => n > 0).length, 3, 'each on another endpoint');
+    // Envoy's previous_hosts predicate: other endpoints are preferred, not guaranteed.
+    t.ok(delta.filter((n) => n > 0).length >= 2, `retried elsewhere (${delta.join(', ')})`);
     t.equal((await counted(503, 'UC,URX')) - before, 1, 'counted as 503 UC,URX');
   });
 

@@ -586,7 +586,13 @@ t.test('HTTPRoutes on a Service, through a namespace waypoint', async (t) => {
     t.equal(listed.status, 503, 'the last answer once attempts are used up');
     const delta = served().map((n, i) => n - before[i]!);
     t.equal(sum(delta), 3, 'the first try and 2 retries');
-    t.same(delta, [1, 1, 1], 'each on another endpoint');
+    // Envoy's previous_hosts predicate re-draws a tried host up to 5 times, then keeps the
+    // draw: retries prefer other endpoints but may land on a tried one (~9 % here for the
+    // third attempt), so what must hold is that they did not all stay on one.
+    t.ok(
+      delta.filter((n) => n > 0).length >= 2,
+      `retries went to other endpoints (${delta.join(', ')})`,
+    );
     before = served();
     const unlisted = await ask('/unlisted', { headers: { 'x-echo-status': '503' } });
     t.equal(unlisted.status, 503);
