@@ -227,23 +227,19 @@ t.test('DestinationRule connection pools at a waypoint', async (t) => {
     t.ok(closedAfter >= 450, `closed after ${Math.round(closedAfter)} ms idle, not before`);
   });
 
-  t.test(
-    'maxConnections caps the connections of the whole cluster, not of each pod',
-    { todo: 'waypoint/proxy/endpoint-agent.ts applies maxConnections to each endpoint' },
-    async (t) => {
-      // Envoy's max_connections is a cluster's circuit breaker; a pod without any connection
-      // still gets one (ConnPoolImplBase), and requests beyond wait for one as pending.
-      await dr.destinationRule('pair', {
-        host: 'pair',
-        trafficPolicy: { connectionPool: { tcp: { maxConnections: 2 } } },
-      });
-      await pooled('pair', { maxConnections: 2 });
-      const pods = [dr.backend('ratings-1'), dr.backend('idle-1')];
-      const accepted = () => pods.reduce((sum, pod) => sum + pod.accepted, 0);
-      const before = accepted();
-      const answers = await atOnce('pair', 8, { 'x-echo-delay-ms': '300' });
-      t.same(new Set(answers.map((a) => a.status)), new Set([200]), 'every request is served');
-      t.equal(accepted() - before, 2, 'over two connections in all');
-    },
-  );
+  t.test('maxConnections caps the connections of the whole cluster, not of each pod', async (t) => {
+    // Envoy's max_connections is a cluster's circuit breaker; a pod without any connection
+    // still gets one (ConnPoolImplBase), and requests beyond wait for one as pending.
+    await dr.destinationRule('pair', {
+      host: 'pair',
+      trafficPolicy: { connectionPool: { tcp: { maxConnections: 2 } } },
+    });
+    await pooled('pair', { maxConnections: 2 });
+    const pods = [dr.backend('ratings-1'), dr.backend('idle-1')];
+    const accepted = () => pods.reduce((sum, pod) => sum + pod.accepted, 0);
+    const before = accepted();
+    const answers = await atOnce('pair', 8, { 'x-echo-delay-ms': '300' });
+    t.same(new Set(answers.map((a) => a.status)), new Set([200]), 'every request is served');
+    t.equal(accepted() - before, 2, 'over two connections in all');
+  });
 });

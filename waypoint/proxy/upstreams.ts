@@ -1,5 +1,6 @@
 import type { Cluster, Endpoint } from '../../api/waypoint/config.js';
 import { endpointKey, type EndpointKey } from '../cluster/endpoint-state.js';
+import { ConnectionBudget } from './connection-budget.js';
 import { EndpointAgent } from './endpoint-agent.js';
 import type { TunnelFactory } from './tunnels.js';
 
@@ -11,6 +12,8 @@ import type { TunnelFactory } from './tunnels.js';
 export class Upstreams {
   readonly #tunnels: TunnelFactory;
   readonly #agents = new Map<string, Map<EndpointKey, EndpointAgent>>();
+  /** Per cluster: the connections its endpoints' pools share (`maxConnections`). */
+  readonly #budgets = new Map<string, ConnectionBudget>();
 
   constructor(tunnels: TunnelFactory) {
     this.#tunnels = tunnels;
@@ -18,16 +21,20 @@ export class Upstreams {
 
   /** The pool for `endpoint` of `cluster`, made on first use. */
   agent(cluster: Cluster, endpoint: Endpoint): EndpointAgent {
+    const pool = cluster.policy.connectionPool;
     let agents = this.#agents.get(cluster.name);
-    if (agents === undefined) {
+    let budget = this.#budgets.get(cluster.name);
+    if (agents === undefined || budget === undefined) {
       agents = new Map();
+      budget = new ConnectionBudget(pool.maxConnections);
       this.#agents.set(cluster.name, agents);
+      this.#budgets.set(cluster.name, budget);
     }
     const key = endpointKey(endpoint);
     let agent = agents.get(key);
     if (agent === undefined || agent.endpoint.identity !== endpoint.identity) {
       agent?.retire();
-      agent = new EndpointAgent(endpoint, cluster.policy.connectionPool, this.#tunnels);
+      agent = new EndpointAgent(endpoint, pool, this.#tunnels, budget);
       agents.set(key, agent);
     }
     return agent;
@@ -37,6 +44,8 @@ export class Upstreams {
   reconcile(clusters: ReadonlyMap<string, Cluster>): void {
     for (const [name, agents] of this.#agents) {
       const cluster = clusters.get(name);
+      if (cluster !== undefined)
+        this.#budgets.get(name)?.setLimit(cluster.policy.connectionPool.maxConnections);
       const keep = new Set(cluster?.endpoints.map(endpointKey));
       for (const [key, agent] of agents) {
         if (cluster !== undefined && keep.has(key)) {
@@ -46,7 +55,10 @@ export class Upstreams {
         agent.retire();
         agents.delete(key);
       }
-      if (agents.size === 0) this.#agents.delete(name);
+      if (agents.size === 0) {
+        this.#agents.delete(name);
+        this.#budgets.delete(name);
+      }
     }
   }
 
@@ -55,5 +67,6 @@ export class Upstreams {
     for (const agents of this.#agents.values())
       for (const agent of agents.values()) agent.destroy();
     this.#agents.clear();
+    this.#budgets.clear();
   }
 }
