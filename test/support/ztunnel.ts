@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -133,11 +134,8 @@ export async function sendBulk(
   for (let sent = 0; sent < total; sent += block.length) {
     const piece = total - sent >= block.length ? block : block.subarray(0, total - sent);
     expected.update(piece);
-    if (!socket.write(piece))
-      await new Promise<void>((resolve, reject) => {
-        socket.once('drain', resolve);
-        socket.once('error', reject);
-      });
+    // events.once removes its 'error' listener again; one added per wait would pile up.
+    if (!socket.write(piece)) await once(socket, 'drain');
   }
   socket.end();
   await ended;
