@@ -1,5 +1,6 @@
 import { MeshError } from '../core/errors.js';
 import { UsageError, type Command, type ExitCode } from './usage.js';
+import { analyze } from './commands/analyze.js';
 import { cniAgent } from './commands/cni-agent.js';
 import { controlplane } from './commands/controlplane.js';
 import { validate } from './commands/validate.js';
@@ -13,6 +14,7 @@ const commands: Record<string, Command> = {
   ztunnel,
   waypoint,
   validate,
+  analyze,
 };
 const experimental: Record<string, Command> = { render };
 
