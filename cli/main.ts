@@ -4,6 +4,7 @@ import { analyze } from './commands/analyze.js';
 import { cniAgent } from './commands/cni-agent.js';
 import { controlplane } from './commands/controlplane.js';
 import { validate } from './commands/validate.js';
+import { explain } from './commands/explain.js';
 import { render } from './commands/render.js';
 import { waypoint } from './commands/waypoint.js';
 import { ztunnel } from './commands/ztunnel.js';
@@ -16,7 +17,7 @@ const commands: Record<string, Command> = {
   validate,
   analyze,
 };
-const experimental: Record<string, Command> = { render };
+const experimental: Record<string, Command> = { render, explain };
 
 function help(): string {
   const lines = ['usage: ambit <command> [flags]', '', 'commands:'];
