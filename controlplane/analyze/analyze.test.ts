@@ -225,3 +225,68 @@ t.test('findings are sorted most severe first and each names a fix', async (t) =
   );
   t.ok(found.every((m) => m.fix.length > 0));
 });
+
+t.test('the model and compiler issues, each with its code', async (t) => {
+  t.test('AMB0001: a waypoint that does not allow routes from the namespace', async (t) => {
+    const other = `apiVersion: v1
+kind: Namespace
+metadata: { name: other, labels: { istio.io/use-waypoint: waypoint, istio.io/use-waypoint-namespace: shop } }
+---
+apiVersion: v1
+kind: Service
+metadata: { name: web, namespace: other }
+spec: { clusterIP: 10.96.1.1, selector: { app: web }, ports: [{ name: http, port: 80 }] }`;
+    t.same(codes(run(other)), ["AMB0001 Service web metadata.labels['istio.io/use-waypoint']"]);
+  });
+
+  t.test('AMB0002: a waypoint for workloads named by a service', async (t) => {
+    const own = `apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: { name: pods-only, namespace: shop, labels: { istio.io/waypoint-for: workload } }
+spec:
+  gatewayClassName: istio-waypoint
+  listeners: [{ name: mesh, port: 15008, protocol: HBONE }]
+---
+apiVersion: v1
+kind: Service
+metadata: { name: details, namespace: shop, labels: { istio.io/use-waypoint: pods-only } }
+spec: { clusterIP: 10.96.0.12, selector: { app: details }, ports: [{ name: http, port: 9080 }] }`;
+    t.same(codes(run(own)), ["AMB0002 Service details metadata.labels['istio.io/use-waypoint']"]);
+  });
+
+  t.test('AMB0003: a hostname another object already declares', async (t) => {
+    const entry = (name: string, created: string) => `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: ${name}, namespace: shop, creationTimestamp: '${created}' }
+spec: { hosts: [api.example.com], ports: [{ number: 443, name: tls, protocol: TLS }], resolution: DNS }`;
+    const found = run(
+      entry('first', '2024-01-01T00:00:00Z'),
+      entry('second', '2024-02-01T00:00:00Z'),
+    );
+    t.same(codes(found), ['AMB0003 ServiceEntry second']);
+    t.match(found[0]!.message, /ServiceEntry shop\/first/);
+  });
+
+  t.test('AMB0006: a route to a port the destination does not have', async (t) => {
+    const found = run(
+      vs(
+        'r',
+        '[reviews]',
+        '[{ route: [{ destination: { host: reviews, port: { number: 1234 } } }] }]',
+      ),
+    );
+    t.same(codes(found), ['AMB0006 VirtualService r']);
+    t.same(
+      codes(
+        run(
+          vs(
+            'r',
+            '[reviews]',
+            '[{ route: [{ destination: { host: reviews, port: { number: 9080 } } }] }]',
+          ),
+        ),
+      ),
+      [],
+    );
+  });
+});
