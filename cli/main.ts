@@ -1,8 +1,10 @@
 import { MeshError } from '../core/errors.js';
 import { UsageError, type Command, type ExitCode } from './usage.js';
+import { analyze } from './commands/analyze.js';
 import { cniAgent } from './commands/cni-agent.js';
 import { controlplane } from './commands/controlplane.js';
 import { validate } from './commands/validate.js';
+import { explain } from './commands/explain.js';
 import { render } from './commands/render.js';
 import { waypoint } from './commands/waypoint.js';
 import { ztunnel } from './commands/ztunnel.js';
@@ -13,8 +15,9 @@ const commands: Record<string, Command> = {
   ztunnel,
   waypoint,
   validate,
+  analyze,
 };
-const experimental: Record<string, Command> = { render };
+const experimental: Record<string, Command> = { render, explain };
 
 function help(): string {
   const lines = ['usage: ambit <command> [flags]', '', 'commands:'];
