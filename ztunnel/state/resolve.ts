@@ -11,7 +11,8 @@ import type { Service, Waypoint, WaypointRef, Workload } from './types.js';
  *   back to the original address);
  * - a workload IP: through the workload's waypoint when it has one; else, for a workload in the
  *   mesh, to it on the same port; for one outside the mesh, plain TCP to the address asked for;
- * - anything else: plain TCP to the address asked for.
+ * - anything else: plain TCP to the address asked for, marked `unregistered` (the registry
+ *   knows nothing there, which the outbound traffic policy REGISTRY_ONLY refuses).
  * A waypoint the control plane named but the state cannot resolve makes the destination
  * unavailable rather than skipped, so that traffic never bypasses a waypoint.
  */
@@ -27,7 +28,7 @@ export type Destination =
   /** Through the service's waypoint; `port` is the service port asked for. */
   | { kind: 'service'; service: Service; waypoint: Waypoint; port: number; endpoint?: undefined }
   | { kind: 'workload'; workload: Workload; port: number; waypoint?: Waypoint }
-  | { kind: 'passthrough' }
+  | { kind: 'passthrough'; unregistered?: true }
   | { kind: 'unavailable'; reason: string };
 
 const randomIndex = (n: number): number => Math.floor(Math.random() * n);
@@ -42,7 +43,7 @@ export function resolveDestination(
   if (service !== undefined) return toService(state, service, dst.port, pick);
 
   const workload = state.workloadByIp(dst.address);
-  if (workload === undefined) return { kind: 'passthrough' };
+  if (workload === undefined) return { kind: 'passthrough', unregistered: true };
   if (workload.waypointRef !== undefined) {
     if (workload.waypoint === undefined) {
       return unresolved(workload.waypointRef, `workload ${workload.uid}`);
