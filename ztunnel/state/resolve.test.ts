@@ -152,6 +152,12 @@ const cases: { name: string; dst: string; port: number; pick?: () => number; wan
     want: 'passthrough',
   },
   {
+    name: 'a port a PASSTHROUGH service does not declare is passthrough, but not registered',
+    dst: '10.96.0.40',
+    port: 80,
+    want: 'passthrough (unregistered)',
+  },
+  {
     name: 'a workload IP goes to that workload on the same port',
     dst: '10.1.0.7',
     port: 8080,
