@@ -131,6 +131,7 @@ export class Ztunnel {
     const dumpSources = {
       node: this.#options.node,
       state: this.#state,
+      mesh: this.#mesh,
       secrets: this.#secrets,
       pods: this.#pods,
       connections: this.#connections,

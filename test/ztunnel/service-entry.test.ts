@@ -3,7 +3,7 @@ import t from 'tap';
 import { stringify } from 'yaml';
 import { addressPlan } from '../../local/addresses.js';
 import { startMesh } from '../support/mesh.js';
-import { connectIn, listenIn } from '../support/netns.js';
+import { connectIn, echo, listenIn } from '../support/netns.js';
 import {
   addWaypoint,
   askEcho,
@@ -41,7 +41,12 @@ t.test('ServiceEntry, WorkloadEntry and REGISTRY_ONLY at the node tunnel', async
   });
   const external = await mesh.addPod({ node: 'node-1', namespace: OUTSIDE_NS, name: 'ext' });
   await serveEcho(t, external, { port: HTTP_PORT, version: 'external' });
-  await listenIn(t, external.netnsPath, { port: TCP_PORT });
+  // Who connected to the external host's TCP echo, last first.
+  const tcpPeers: string[] = [];
+  await listenIn(t, external.netnsPath, { port: TCP_PORT }, (socket) => {
+    tcpPeers.unshift(socket.remoteAddress ?? '');
+    echo(socket);
+  });
   // Out of the registry: the network namespace stays, the Pod object goes.
   await mesh.remove(`pod-${OUTSIDE_NS}-ext.yaml`);
   const waypoint = await addWaypoint(mesh, { namespace: EGRESS_NS, node: 'node-1' });
@@ -192,7 +197,10 @@ t.test('ServiceEntry, WorkloadEntry and REGISTRY_ONLY at the node tunnel', async
         spec: {
           hosts: [host],
           addresses: [to.address],
-          ports: [{ number: 80, name: 'http', protocol: 'HTTP', targetPort: HTTP_PORT }],
+          ports: [
+            { number: 80, name: 'http', protocol: 'HTTP', targetPort: HTTP_PORT },
+            { number: TCP_PORT, name: 'tcp', protocol: 'TCP' },
+          ],
           location: 'MESH_EXTERNAL',
           resolution: 'STATIC',
           endpoints: [{ address: external.ip }],
@@ -208,6 +216,11 @@ t.test('ServiceEntry, WorkloadEntry and REGISTRY_ONLY at the node tunnel', async
     t.equal(answer.status, 200);
     t.equal(answer.reply?.sourceAddress, waypoint.pod.ip, 'the waypoint made the call');
     t.ok(metricSum(await scrapeWaypoint(waypoint), requests, {}) > counted, 'and counted it');
+
+    const socket = await connectIn(client.netnsPath, { address: to.address, port: TCP_PORT });
+    t.teardown(() => socket.destroy());
+    t.equal(await roundTrip(socket, 'plain TCP egress'), 'plain TCP egress', 'a TCP port too');
+    t.equal(tcpPeers[0], waypoint.pod.ip, 'in plain TCP from the waypoint');
 
     await mesh.apply(
       'virtualservice-egress.yaml',
