@@ -3,11 +3,13 @@ import type { DeltaXdsClient } from '../core/xds/client.js';
 import { ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL } from '../api/xds/type-urls.js';
 import type { ConnectionTracker } from './connections.js';
 import type { PodManager } from './inpod/manager.js';
+import type { MeshSettings } from './state/mesh-settings.js';
 import type { ProxyState } from './state/state.js';
 
 export interface DumpSources {
   node: string;
   state: ProxyState;
+  mesh: MeshSettings;
   secrets: SecretManager;
   pods: PodManager;
   connections: ConnectionTracker;
@@ -21,6 +23,7 @@ export function configDump(sources: DumpSources): unknown {
     node: sources.node,
     ready: sources.ready(),
     ...(sources.state.dump() as Record<string, unknown>),
+    outboundTrafficPolicy: sources.mesh.config.outboundTrafficPolicy,
     pods: sources.pods.pods().map((pod) => ({
       uid: pod.uid,
       name: pod.name,

@@ -3,11 +3,14 @@ import type { SecretManager } from '../core/identity/secret-manager.js';
 import type { Logger } from '../core/telemetry/log.js';
 import type { ConnectionTracker } from './connections.js';
 import type { TcpMetrics } from './metrics.js';
+import type { MeshSettings } from './state/mesh-settings.js';
 import type { ProxyState } from './state/state.js';
 
 /** What the inbound and outbound handlers share: built once by the ztunnel wiring. */
 export interface ProxyContext {
   readonly state: ProxyState;
+  /** MeshConfig as last pushed; read per connection. */
+  readonly mesh: MeshSettings;
   readonly secrets: SecretManager;
   readonly pool: HbonePool;
   readonly metrics: TcpMetrics;

@@ -5,7 +5,11 @@ import type { TrustDomain } from '../core/identity/spiffe.js';
 import type { Logger } from '../core/telemetry/log.js';
 import type { Registry } from '../core/telemetry/metrics.js';
 import { DeltaXdsClient } from '../core/xds/client.js';
-import { ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL } from '../api/xds/type-urls.js';
+import {
+  ADDRESS_TYPE_URL,
+  AUTHORIZATION_TYPE_URL,
+  MESH_CONFIG_TYPE_URL,
+} from '../api/xds/type-urls.js';
 import { startProxyPorts, type ProxyPorts } from '../core/admin/proxy-ports.js';
 import { configDump } from './admin.js';
 import { ConnectionTracker } from './connections.js';
@@ -15,6 +19,7 @@ import { PodManager } from './inpod/manager.js';
 import { ZdsClient } from './inpod/zds-client.js';
 import { TcpMetrics } from './metrics.js';
 import { Outbound } from './outbound/outbound.js';
+import { MeshSettings } from './state/mesh-settings.js';
 import { ProxyState } from './state/state.js';
 
 export interface ZtunnelOptions {
@@ -46,6 +51,7 @@ export interface ZtunnelOptions {
 export class Ztunnel {
   readonly #options: ZtunnelOptions;
   readonly #state = new ProxyState();
+  readonly #mesh = new MeshSettings();
   readonly #xds: DeltaXdsClient;
   readonly #ca: CaClient;
   readonly #secrets: SecretManager;
@@ -65,11 +71,12 @@ export class Ztunnel {
       tls,
       token: options.token,
       node: { id: `ztunnel~${options.node}`, metadata: { NODE_NAME: options.node } },
-      typeUrls: [ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL],
+      typeUrls: [ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL, MESH_CONFIG_TYPE_URL],
       logger: logger.child({ component: 'xds' }),
       registry,
       onResources: (typeUrl, delta) => {
         if (typeUrl === ADDRESS_TYPE_URL) this.#state.applyAddresses(delta);
+        else if (typeUrl === MESH_CONFIG_TYPE_URL) this.#mesh.apply(delta);
         else this.#state.applyAuthorizations(delta);
       },
     });
@@ -88,6 +95,7 @@ export class Ztunnel {
     const metrics = new TcpMetrics(registry);
     const ctx: ProxyContext = {
       state: this.#state,
+      mesh: this.#mesh,
       secrets: this.#secrets,
       pool: this.#pool,
       metrics,
@@ -123,6 +131,7 @@ export class Ztunnel {
     const dumpSources = {
       node: this.#options.node,
       state: this.#state,
+      mesh: this.#mesh,
       secrets: this.#secrets,
       pods: this.#pods,
       connections: this.#connections,

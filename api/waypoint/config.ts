@@ -213,7 +213,10 @@ export interface ClusterPolicy {
 }
 
 export interface Endpoint {
-  /** Pod IP; the waypoint tunnels to `address:15008` with `:authority` `address:port`. */
+  /**
+   * Pod IP; the waypoint tunnels to `address:15008` with `:authority` `address:port`. A
+   * `plaintext` endpoint may be a host name (a DNS ServiceEntry's), resolved when connecting.
+   */
   readonly address: string;
   readonly port: number;
   /** SPIFFE id the endpoint's node tunnel presents for it. */

@@ -6,6 +6,7 @@
 import { isIPAddress, regexProblem, s } from '../schema/index.js';
 import type { CheckContext, Infer } from '../schema/index.js';
 import type { WaypointService } from './config.js';
+import { fqdnProblem } from '../resources/networking-hosts.js';
 import { u } from './union-schema.js';
 
 const port = s.integer({ minimum: 1, maximum: 65535 });
@@ -174,16 +175,23 @@ const outlierDetection = s.object({
   minHealthPercent: percentage,
 });
 
-const endpoint = s.object({
-  address: ipAddress,
-  port,
-  identity: s.string({
-    pattern: /^spiffe:\/\/[^/]+\/ns\/[^/]+\/sa\/[^/]+$/,
-    patternReason: 'must be a SPIFFE id spiffe://<trust-domain>/ns/<namespace>/sa/<account>',
-  }),
-  healthy: s.boolean(),
-  plaintext: s.boolean().optional(),
-});
+const endpoint = s
+  .object({
+    address: s.string({ minLength: 1, maxLength: 253 }),
+    port,
+    identity: s.string({
+      pattern: /^spiffe:\/\/[^/]+\/ns\/[^/]+\/sa\/[^/]+$/,
+      patternReason: 'must be a SPIFFE id spiffe://<trust-domain>/ns/<namespace>/sa/<account>',
+    }),
+    healthy: s.boolean(),
+    plaintext: s.boolean().optional(),
+  })
+  .check((e, ctx) => {
+    if (isIPAddress(e.address)) return;
+    if (e.plaintext !== true) ctx.issue('address', 'must be an IP address');
+    else if (fqdnProblem(e.address) !== undefined)
+      ctx.issue('address', 'must be an IP address or a host name');
+  }, 'An IP address; a plaintext endpoint may be a host name (a DNS ServiceEntry endpoint).');
 
 /** Istio's Envoy cluster name for a service port and subset. */
 export function clusterName(host: string, port: number, subset: string | undefined): string {

@@ -295,7 +295,10 @@ export function serviceEntryEndpoints(
     }));
   }
   const ns = ctx.namespaces.get(namespace);
-  return explicit.map((endpoint) => {
+  // A unix socket is reachable only on the proxy's own host; no node tunnel or waypoint can
+  // connect to one elsewhere.
+  const reachable = explicit.filter((e) => !(e.address ?? '').startsWith('unix://'));
+  return reachable.map((endpoint) => {
     const labels = endpoint.labels ?? {};
     const ports = endpoint.ports ?? {};
     return {

@@ -2,6 +2,7 @@
  * The endpoints of a cluster: the workloads behind a service port (the model's endpoints,
  * named target ports already resolved), narrowed to a subset's labels.
  */
+import { fqdnProblem } from '../../api/resources/networking-hosts.js';
 import { isIPAddress } from '../../api/schema/index.js';
 import type { Endpoint } from '../../api/waypoint/config.js';
 import { selectorMatches } from '../ambient/selector.js';
@@ -31,13 +32,16 @@ function reach(workload: MeshWorkload, publishNotReady: boolean) {
     };
   }
   const annotations = workload.kind === 'WorkloadEntry' ? workload.annotations : {};
-  // Entries may name a host for clients to resolve; a waypoint connects to addresses only.
-  if (!isIPAddress(workload.address)) return undefined;
+  const hbone = terminatesHbone(workload.labels, annotations);
+  // Entries may name a host (a DNS ServiceEntry): the waypoint resolves it when it connects
+  // in plain TCP; a tunnel needs an address, and a unix socket is only reachable on its host.
+  if (!isIPAddress(workload.address) && (hbone || fqdnProblem(workload.address) !== undefined))
+    return undefined;
   return {
     address: workload.address,
     serviceAccount: workload.serviceAccount ?? 'default',
     healthy: true,
-    hbone: terminatesHbone(workload.labels, annotations),
+    hbone,
   };
 }
 

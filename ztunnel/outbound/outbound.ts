@@ -6,8 +6,11 @@ import { originalDst, socketFd, type SocketAddress } from '../../core/net/socket
 import type { ProxyContext } from '../context.js';
 import { connectFromPod, onConnectOutcome } from '../inpod/sockets.js';
 import type { EnrolledPod } from '../inpod/pod.js';
-import { connectionLabels, type ConnectionLabels } from '../metrics.js';
+import { connectionLabels, type ConnectionLabels, type ConnectionParties } from '../metrics.js';
 import { resolveDestination, type Destination } from '../state/resolve.js';
+import type { Workload } from '../state/types.js';
+import { resolveHostname } from './dns.js';
+import { refusedByTrafficPolicy, UnregisteredDestinationError } from './traffic-policy.js';
 import { planTunnel } from './tunnel-target.js';
 
 const randomIndex = (n: number): number => Math.floor(Math.random() * n);
@@ -15,7 +18,8 @@ const randomIndex = (n: number): number => Math.floor(Math.random() * n);
 /**
  * Connections an enrolled pod makes, captured on its 15001 listener: the original
  * destination decides between an HBONE tunnel (a mesh service or workload), plain TCP (a
- * destination outside the mesh) and a reset (a mesh service with nothing healthy behind it).
+ * destination outside the mesh) and a reset (a mesh service with nothing healthy behind it,
+ * or, under the outbound traffic policy REGISTRY_ONLY, an address the registry does not know).
  */
 export class Outbound {
   readonly #ctx: ProxyContext;
@@ -37,6 +41,16 @@ export class Outbound {
       return;
     }
     const destination = resolveDestination(this.#ctx.state, original, randomIndex);
+    if (refusedByTrafficPolicy(this.#ctx.mesh.config.outboundTrafficPolicy.mode, destination)) {
+      this.#fail(
+        client,
+        'registry_only',
+        new UnregisteredDestinationError(original),
+        pod,
+        original,
+      );
+      return;
+    }
     switch (destination.kind) {
       case 'passthrough':
         this.#passthrough(client, pod, original);
@@ -47,20 +61,7 @@ export class Outbound {
       default: {
         const peer = destination.kind === 'service' ? destination.endpoint : destination.workload;
         if (peer && peer.protocol === 'NONE' && !destination.waypoint) {
-          // An endpoint outside the mesh: plain TCP to the endpoint itself, as kube-proxy
-          // would have sent it.
-          const address = peer.addresses[0];
-          if (address === undefined) {
-            this.#fail(
-              client,
-              'no_healthy_upstream',
-              new Error('endpoint has no address'),
-              pod,
-              original,
-            );
-            return;
-          }
-          this.#passthrough(client, pod, { ...original, address, port: destination.port });
+          void this.#direct(client, pod, original, peer, destination);
           return;
         }
         void this.#tunnel(client, pod, original, destination);
@@ -68,7 +69,48 @@ export class Outbound {
     }
   }
 
-  #passthrough(client: Socket, pod: EnrolledPod, original: SocketAddress): void {
+  /**
+   * An endpoint outside the mesh: plain TCP to the endpoint itself (its hostname resolved
+   * now, for a DNS ServiceEntry), as kube-proxy would have sent it.
+   */
+  async #direct(
+    client: Socket,
+    pod: EnrolledPod,
+    original: SocketAddress,
+    peer: Workload,
+    destination: Extract<Destination, { kind: 'service' | 'workload' }>,
+  ): Promise<void> {
+    const v6 = original.address.includes(':');
+    let address = peer.addresses.find((a) => a.includes(':') === v6) ?? peer.addresses[0];
+    if (address === undefined) {
+      try {
+        address = await resolveHostname(peer.hostname, original.address);
+      } catch (err) {
+        this.#fail(client, errorCode(err), err, pod, original);
+        return;
+      }
+      if (client.destroyed) return;
+    }
+    const service = destination.kind === 'service' ? destination.service : undefined;
+    this.#passthrough(
+      client,
+      pod,
+      { ...original, address, port: destination.port },
+      {
+        destination: peer,
+        ...(service && {
+          service: { hostname: service.hostname, namespace: service.namespace, name: service.name },
+        }),
+      },
+    );
+  }
+
+  #passthrough(
+    client: Socket,
+    pod: EnrolledPod,
+    original: SocketAddress,
+    known: Pick<ConnectionParties, 'destination' | 'service'> = {},
+  ): void {
     let upstream: Socket;
     try {
       upstream = connectFromPod(pod, original);
@@ -77,7 +119,7 @@ export class Outbound {
       return;
     }
     const source = this.#ctx.state.workloadByName(pod.namespace, pod.name);
-    const labels = connectionLabels({ reporter: 'source', source, mtls: false });
+    const labels = connectionLabels({ reporter: 'source', source, mtls: false, ...known });
     onConnectOutcome(
       upstream,
       () => this.#carry(client, upstream, labels, pod, original),

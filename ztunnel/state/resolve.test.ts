@@ -97,7 +97,7 @@ function brief(d: Destination): string {
         ? `workload ${d.workload.name} via waypoint ${d.waypoint.address}:${d.waypoint.hboneMtlsPort} port ${d.port}`
         : `workload ${d.workload.name}:${d.port}`;
     case 'passthrough':
-      return 'passthrough';
+      return d.unregistered ? 'passthrough (unregistered)' : 'passthrough';
     case 'unavailable':
       return `unavailable: ${d.reason}`;
   }
@@ -152,6 +152,12 @@ const cases: { name: string; dst: string; port: number; pick?: () => number; wan
     want: 'passthrough',
   },
   {
+    name: 'a port a PASSTHROUGH service does not declare is passthrough, but not registered',
+    dst: '10.96.0.40',
+    port: 80,
+    want: 'passthrough (unregistered)',
+  },
+  {
     name: 'a workload IP goes to that workload on the same port',
     dst: '10.1.0.7',
     port: 8080,
@@ -169,7 +175,12 @@ const cases: { name: string; dst: string; port: number; pick?: () => number; wan
     port: 8080,
     want: 'workload guarded via waypoint 10.1.0.99:15008 port 8080',
   },
-  { name: 'an unknown IP is passthrough', dst: '192.0.2.1', port: 80, want: 'passthrough' },
+  {
+    name: 'an unknown IP is passthrough, marked as unknown to the registry',
+    dst: '192.0.2.1',
+    port: 80,
+    want: 'passthrough (unregistered)',
+  },
 ];
 
 t.test('resolveDestination', async (t) => {

@@ -6,12 +6,13 @@ import type { Service, Waypoint, WaypointRef, Workload } from './types.js';
  * build_request, src/proxy/outbound.rs):
  * - a service VIP: through the service's waypoint when it has one (the caller tunnels to the
  *   waypoint with the VIP and port as the authority); else, for a PASSTHROUGH service, to the
- *   address asked for; else to one endpoint and its target port, or nowhere when the service
+ *   address asked for (a port it does not declare is marked `unregistered`); else to one endpoint and its target port, or nowhere when the service
  *   lacks the port or has no endpoint left (ztunnel fails such a connection; it does not fall
  *   back to the original address);
  * - a workload IP: through the workload's waypoint when it has one; else, for a workload in the
  *   mesh, to it on the same port; for one outside the mesh, plain TCP to the address asked for;
- * - anything else: plain TCP to the address asked for.
+ * - anything else: plain TCP to the address asked for, marked `unregistered` (the registry
+ *   knows nothing there, which the outbound traffic policy REGISTRY_ONLY refuses).
  * A waypoint the control plane named but the state cannot resolve makes the destination
  * unavailable rather than skipped, so that traffic never bypasses a waypoint.
  */
@@ -27,8 +28,10 @@ export type Destination =
   /** Through the service's waypoint; `port` is the service port asked for. */
   | { kind: 'service'; service: Service; waypoint: Waypoint; port: number; endpoint?: undefined }
   | { kind: 'workload'; workload: Workload; port: number; waypoint?: Waypoint }
-  | { kind: 'passthrough' }
+  | { kind: 'passthrough'; unregistered?: true }
   | { kind: 'unavailable'; reason: string };
+
+const UNREGISTERED: Destination = { kind: 'passthrough', unregistered: true };
 
 const randomIndex = (n: number): number => Math.floor(Math.random() * n);
 
@@ -42,7 +45,7 @@ export function resolveDestination(
   if (service !== undefined) return toService(state, service, dst.port, pick);
 
   const workload = state.workloadByIp(dst.address);
-  if (workload === undefined) return { kind: 'passthrough' };
+  if (workload === undefined) return UNREGISTERED;
   if (workload.waypointRef !== undefined) {
     if (workload.waypoint === undefined) {
       return unresolved(workload.waypointRef, `workload ${workload.uid}`);
@@ -65,8 +68,10 @@ function toService(
     }
     return { kind: 'service', service, waypoint: service.waypoint, port };
   }
-  if (service.passthrough) return { kind: 'passthrough' };
-  if (!service.ports.some((p) => p.servicePort === port)) {
+  const hasPort = service.ports.some((p) => p.servicePort === port);
+  // A port the service does not declare is not registered, for the outbound traffic policy.
+  if (service.passthrough) return hasPort ? { kind: 'passthrough' } : UNREGISTERED;
+  if (!hasPort) {
     return { kind: 'unavailable', reason: `service ${service.key} has no port ${port}` };
   }
   const endpoints = state.endpointsOf(service, port);

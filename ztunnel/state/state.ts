@@ -101,8 +101,14 @@ export class ProxyState extends EventEmitter<{ change: [] }> {
     const out: Endpoint[] = [];
     for (const workload of this.#addresses.members.get(service.key) ?? []) {
       if (!workload.healthy && !service.allowUnhealthy) continue;
-      // A workload known only by hostname needs a DNS lookup the node tunnel does not make.
-      if (workload.addresses.length === 0) continue;
+      // A workload known only by hostname (a DNS ServiceEntry endpoint) is resolved by the
+      // node tunnel when it connects, and only for plain TCP: a tunnel needs an address to
+      // find the peer's node tunnel.
+      if (
+        workload.addresses.length === 0 &&
+        (workload.hostname === '' || workload.protocol !== 'NONE')
+      )
+        continue;
       const own = workload.services.get(service.key)?.find((p) => p.servicePort === servicePort);
       if (own === undefined && servicePortEntry.targetPort === 0) continue;
       const port = own?.targetPort || servicePortEntry.targetPort || servicePort;
