@@ -10,6 +10,7 @@ import type {
   NamespaceSpec,
   PodSpec,
   PodStatus,
+  SecretSpec,
   ServiceAccountSpec,
   ServiceSpec,
 } from './kubernetes.js';
@@ -19,6 +20,7 @@ export type NamespaceResource = Resource<'Namespace', NamespaceSpec>;
 export type PodResource = Resource<'Pod', PodSpec, PodStatus>;
 export type ServiceResource = Resource<'Service', ServiceSpec>;
 export type ServiceAccountResource = Resource<'ServiceAccount', ServiceAccountSpec>;
+export type SecretResource = Resource<'Secret', SecretSpec>;
 export type VirtualServiceResource = Resource<'VirtualService', VirtualServiceSpec>;
 export type DestinationRuleResource = Resource<'DestinationRule', DestinationRuleSpec>;
 export type GatewayResource = Resource<'Gateway', GatewaySpec>;
@@ -35,6 +37,7 @@ export type AnyResource =
   | PodResource
   | ServiceResource
   | ServiceAccountResource
+  | SecretResource
   | VirtualServiceResource
   | DestinationRuleResource
   | GatewayResource

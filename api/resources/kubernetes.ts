@@ -6,6 +6,7 @@
 import { s } from '../schema/index.js';
 import type { Infer } from '../schema/index.js';
 import { podSpec, podStatus } from './kubernetes-pod.js';
+import { secretDefinition } from './kubernetes-secret.js';
 import { serviceSpec } from './kubernetes-service.js';
 import type { ResourceDefinition } from './types.js';
 
@@ -25,6 +26,8 @@ export type {
   ServiceType,
 } from './kubernetes-service.js';
 export { podSpec, podStatus, serviceSpec };
+export { SECRET_TYPE_TLS, secretSpec, secretValue } from './kubernetes-secret.js';
+export type { SecretSpec } from './kubernetes-secret.js';
 
 const loose = { unknownFields: 'ignore' } as const;
 
@@ -80,4 +83,5 @@ export const definitions: ResourceDefinition[] = [
     spec: serviceAccountSpec,
     shortNames: ['sa'],
   },
+  secretDefinition,
 ];

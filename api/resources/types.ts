@@ -47,6 +47,7 @@ export type ResourceType =
   | 'Pod'
   | 'Service'
   | 'ServiceAccount'
+  | 'Secret'
   | 'VirtualService'
   | 'DestinationRule'
   | 'Gateway'
@@ -86,4 +87,9 @@ export interface ResourceDefinition {
   nameFormat?: NameFormat;
   shortNames?: string[];
   categories?: string[];
+  /**
+   * For kinds whose content is top-level fields rather than `spec` (Secret's `data`): those
+   * fields, gathered into the resource's `spec`.
+   */
+  specFields?: readonly string[];
 }

@@ -54,7 +54,7 @@ const requestResponseHeaders = s.object({
   response: headerOperations.optional(),
 });
 
-const routeDestination = s.object({
+export const routeDestination = s.object({
   cluster: name,
   weight: count,
   headers: requestResponseHeaders.optional(),
@@ -116,7 +116,7 @@ const corsPolicy = s.object({
   allowCredentials: s.boolean().optional(),
 });
 
-const httpRoute = s.object({
+export const httpRoute = s.object({
   origin: s.string(),
   name: s.string().optional(),
   matches: s.array(requestMatch),
@@ -130,7 +130,7 @@ const httpRoute = s.object({
   cors: corsPolicy.optional(),
 });
 
-const tcpRoute = s.object({
+export const tcpRoute = s.object({
   origin: s.string(),
   ports: s.array(port),
   destinations: s.array(routeDestination),
@@ -182,6 +182,7 @@ const endpoint = s.object({
     patternReason: 'must be a SPIFFE id spiffe://<trust-domain>/ns/<namespace>/sa/<account>',
   }),
   healthy: s.boolean(),
+  authority: s.string().optional(),
   plaintext: s.boolean().optional(),
 });
 
@@ -190,7 +191,7 @@ export function clusterName(host: string, port: number, subset: string | undefin
   return `outbound|${port}|${subset ?? ''}|${host}`;
 }
 
-const cluster = s
+export const cluster = s
   .object({
     name,
     host: name,
