@@ -2,6 +2,7 @@ import { MeshError } from '../core/errors.js';
 import { UsageError, type Command, type ExitCode } from './usage.js';
 import { cniAgent } from './commands/cni-agent.js';
 import { controlplane } from './commands/controlplane.js';
+import { gateway } from './commands/gateway.js';
 import { validate } from './commands/validate.js';
 import { render } from './commands/render.js';
 import { waypoint } from './commands/waypoint.js';
@@ -12,6 +13,7 @@ const commands: Record<string, Command> = {
   'cni-agent': cniAgent,
   ztunnel,
   waypoint,
+  gateway,
   validate,
 };
 const experimental: Record<string, Command> = { render };

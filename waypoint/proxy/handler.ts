@@ -29,8 +29,13 @@ export interface TunnelContext {
   readonly target: ServiceTarget;
   /** The source workload's IP: the tunnel's `forwarded: for=`, else its peer address. */
   readonly sourceAddress: string;
-  /** The identity in the tunnel's client certificate. */
-  readonly sourceIdentity: Identity;
+  /** The identity in the tunnel's client certificate; none for a client outside the mesh. */
+  readonly sourceIdentity: Identity | undefined;
+  /**
+   * An ingress gateway's connection: the routes of each request are looked up by its Host
+   * (`authority`) rather than by the tunnel's VIP.
+   */
+  readonly targetFor?: (authority: string) => ServiceTarget;
 }
 
 export interface HandlerContext {
@@ -57,7 +62,10 @@ export async function handleRequest(
   const started = performance.now();
   // Each request takes the routes current now, as Envoy applies a push to the next request
   // on an open connection; the tunnel only fixes which service and port it is for.
-  const current = context.state.target(tunnel.destination.address, tunnel.destination.port);
+  const current =
+    tunnel.targetFor === undefined
+      ? context.state.target(tunnel.destination.address, tunnel.destination.port)
+      : tunnel.targetFor(downstream.authority);
   const target = current ?? tunnel.target;
   const { service, port } = target;
   const record: RequestRecord = {
