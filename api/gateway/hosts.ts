@@ -7,7 +7,8 @@
 /** Whether a concrete name (a Host header's host, an SNI) falls under a host pattern. */
 export function hostMatches(pattern: string, name: string): boolean {
   if (pattern === '*') return true;
-  if (pattern.startsWith('*.')) return name.endsWith(pattern.slice(1)) && name.length > pattern.length - 1;
+  if (pattern.startsWith('*.'))
+    return name.endsWith(pattern.slice(1)) && name.length > pattern.length - 1;
   return pattern === name;
 }
 

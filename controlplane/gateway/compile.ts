@@ -6,12 +6,20 @@
  * bound to them (the waypoint's route compilers), clusters and DestinationRules are resolved
  * as for a waypoint in the pod's namespace. Pure; never throws on validated config.
  */
-import { gatewayProxyName, type GatewayListener, type GatewayProxy } from '../../api/gateway/config.js';
+import {
+  gatewayProxyName,
+  type GatewayListener,
+  type GatewayProxy,
+} from '../../api/gateway/config.js';
 import type { ModelIssue } from '../model/issues.js';
 import type { MeshModel } from '../model/mesh-model.js';
 import type { PodWorkload } from '../model/workloads.js';
 import { ClusterSet } from '../waypoint/clusters.js';
-import { IssueSink, type CompileContext, type WaypointCompileOptions } from '../waypoint/context.js';
+import {
+  IssueSink,
+  type CompileContext,
+  type WaypointCompileOptions,
+} from '../waypoint/context.js';
 import { DestinationRuleIndex } from '../waypoint/destination-rules.js';
 import { servicesByHostname } from '../waypoint/hosts.js';
 import { refOf } from '../waypoint/refs.js';
@@ -29,10 +37,14 @@ export interface CompiledGateways {
 }
 
 function listeners(servers: readonly PortServer[], pod: PodWorkload, ctx: CompileContext) {
-  const byPort = new Map<number, { protocol: GatewayListener['protocol']; servers: PortServer[] }>();
+  const byPort = new Map<
+    number,
+    { protocol: GatewayListener['protocol']; servers: PortServer[] }
+  >();
   for (const entry of servers) {
     const existing = byPort.get(entry.port);
-    if (existing === undefined) byPort.set(entry.port, { protocol: entry.protocol, servers: [entry] });
+    if (existing === undefined)
+      byPort.set(entry.port, { protocol: entry.protocol, servers: [entry] });
     else if (existing.protocol === entry.protocol) existing.servers.push(entry);
     else
       ctx.issues.add({
@@ -51,7 +63,11 @@ function listeners(servers: readonly PortServer[], pod: PodWorkload, ctx: Compil
     }));
 }
 
-function compilePod(pod: PodWorkload, ctx: CompileContext, secrets: SecretIndex): GatewayProxy | undefined {
+function compilePod(
+  pod: PodWorkload,
+  ctx: CompileContext,
+  secrets: SecretIndex,
+): GatewayProxy | undefined {
   const { model } = ctx;
   const istio = model.gateways.filter((g) => selectsPod(g, pod));
   const kube = model.kubernetesGateways.filter((g) => kubernetesGatewaySelectsPod(g, pod));
@@ -81,7 +97,10 @@ function compilePod(pod: PodWorkload, ctx: CompileContext, secrets: SecretIndex)
   };
 }
 
-export function compileGateways(model: MeshModel, options: WaypointCompileOptions): CompiledGateways {
+export function compileGateways(
+  model: MeshModel,
+  options: WaypointCompileOptions,
+): CompiledGateways {
   const ctx: CompileContext = {
     model,
     options,

@@ -105,7 +105,12 @@ export function serverTls(
     default:
       break;
   }
-  const mode = tls.mode === 'MUTUAL' ? 'mutual' : tls.mode === 'OPTIONAL_MUTUAL' ? 'optional-mutual' : 'simple';
+  const mode =
+    tls.mode === 'MUTUAL'
+      ? 'mutual'
+      : tls.mode === 'OPTIONAL_MUTUAL'
+        ? 'optional-mutual'
+        : 'simple';
   const mutual = mode !== 'simple';
   const credentialName = tls.credentialName ?? tls.credentialNames?.[0];
   if (credentialName !== undefined && credentialName !== '') {
@@ -114,7 +119,11 @@ export function serverTls(
   }
   const file = tls.tlsCertificates?.[0] ?? tls;
   if (!file.serverCertificate || !file.privateKey)
-    return compact({ mode, ...versions, problem: 'no certificate: set credentialName or serverCertificate and privateKey' });
+    return compact({
+      mode,
+      ...versions,
+      problem: 'no certificate: set credentialName or serverCertificate and privateKey',
+    });
   return compact({
     mode,
     ...versions,

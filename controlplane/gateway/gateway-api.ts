@@ -74,7 +74,10 @@ function listenerTls(
       mode: 'simple',
       problem: 'certificateRefs[0] must name a Secret in the Gateway namespace',
     };
-  return compact({ mode: 'simple' as const, ...secretCredential(ctx.secrets, namespace, ref.name, false) });
+  return compact({
+    mode: 'simple' as const,
+    ...secretCredential(ctx.secrets, namespace, ref.name, false),
+  });
 }
 
 export function kubernetesGatewayServers(
@@ -113,7 +116,10 @@ export function kubernetesGatewayServers(
     if (protocol === 'http' || protocol === 'https') {
       for (const route of sorted) {
         const routeNamespace = route.metadata.namespace ?? 'default';
-        if (!attaches(route, gateway, listener) || !allows(listener, namespace, routeNamespace, ctx))
+        if (
+          !attaches(route, gateway, listener) ||
+          !allows(listener, namespace, routeNamespace, ctx)
+        )
           continue;
         const written = route.spec.hostnames ?? [];
         const hosts = written.length === 0 ? [listenerHost] : written;

@@ -139,7 +139,8 @@ function virtualHosts(
   }
   // A redirecting server redirects every host it serves, routes or not.
   if (httpsRedirect)
-    for (const { host } of serverHosts) if (!byDomain.has(host)) byDomain.set(host, [HTTPS_REDIRECT]);
+    for (const { host } of serverHosts)
+      if (!byDomain.has(host)) byDomain.set(host, [HTTPS_REDIRECT]);
   return [...byDomain].map(([domain, routes]) => ({ domains: [domain], routes }));
 }
 
@@ -200,13 +201,22 @@ function sniRoutes(
           .flatMap((h) => serverHosts.map((s) => intersectHosts(h.toLowerCase(), s.host)))
           .filter((h): h is string => h !== undefined);
         if (sni.length === 0) return;
-        out.push({ origin: origin(i), sniHosts: [...new Set(sni)], destinations: destinations(rule.route, vs, port, ctx) });
+        out.push({
+          origin: origin(i),
+          sniHosts: [...new Set(sni)],
+          destinations: destinations(rule.route, vs, port, ctx),
+        });
       });
     } else {
       (vs.spec.tcp ?? []).forEach((rule, i) => {
         const matches = rule.match ?? [];
-        if (matches.length > 0 && !matches.some((m) => l4MatchApplies(m, namespace, gateway, port))) return;
-        out.push({ origin: origin(i), sniHosts: [], destinations: destinations(rule.route, vs, port, ctx) });
+        if (matches.length > 0 && !matches.some((m) => l4MatchApplies(m, namespace, gateway, port)))
+          return;
+        out.push({
+          origin: origin(i),
+          sniHosts: [],
+          destinations: destinations(rule.route, vs, port, ctx),
+        });
       });
     }
   }

@@ -9,9 +9,15 @@ import type { TypeSnapshot } from './snapshot.js';
  * `namespace/serviceAccount/name` goes only to a caller with that namespace and service
  * account.
  */
-export function visibleTo(caller: Caller, snapshot: TypeSnapshot | undefined): TypeSnapshot | undefined {
+export function visibleTo(
+  caller: Caller,
+  snapshot: TypeSnapshot | undefined,
+): TypeSnapshot | undefined {
   if (snapshot === undefined || snapshot.typeUrl !== GATEWAY_PROXY_TYPE_URL) return snapshot;
-  const resources = new Map<string, TypeSnapshot['resources'] extends ReadonlyMap<string, infer R> ? R : never>();
+  const resources = new Map<
+    string,
+    TypeSnapshot['resources'] extends ReadonlyMap<string, infer R> ? R : never
+  >();
   for (const [name, resource] of snapshot.resources)
     if (ownedBy(caller, name)) resources.set(name, resource);
   return { ...snapshot, resources };

@@ -30,12 +30,18 @@ export function httpbinRoute(path: string): HttpbinAnswer | undefined {
 /** httpbin's JSON for `/headers` and `/get`: header names in its Title-Case. */
 export function httpbinBody(
   answer: { kind: 'headers' | 'get' },
-  request: { path: string; host: string; headers: Readonly<Record<string, string | readonly string[]>>; sourceAddress: string },
+  request: {
+    path: string;
+    host: string;
+    headers: Readonly<Record<string, string | readonly string[]>>;
+    sourceAddress: string;
+  },
 ): string {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(request.headers))
-    headers[name.replace(/(^|-)([a-z])/g, (_m, dash: string, c: string) => dash + c.toUpperCase())] =
-      typeof value === 'string' ? value : value.join(',');
+    headers[
+      name.replace(/(^|-)([a-z])/g, (_m, dash: string, c: string) => dash + c.toUpperCase())
+    ] = typeof value === 'string' ? value : value.join(',');
   if (answer.kind === 'headers') return JSON.stringify({ headers });
   const args = Object.fromEntries(new URLSearchParams(request.path.split('?')[1] ?? ''));
   return JSON.stringify({

@@ -135,21 +135,61 @@ export async function makeTlsMaterial(
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
   const caKey = join(dir, 'ca.key');
   const caCert = join(dir, 'ca.crt');
-  await run('openssl', ['req', '-x509', ...ec, '-keyout', caKey, '-out', caCert, '-days', '1', '-subj', '/O=example Inc./CN=example.com']);
+  await run('openssl', [
+    'req',
+    '-x509',
+    ...ec,
+    '-keyout',
+    caKey,
+    '-out',
+    caCert,
+    '-days',
+    '1',
+    '-subj',
+    '/O=example Inc./CN=example.com',
+  ]);
   const leaves: Record<string, Pem> = {};
   for (const name of names) {
     const key = join(dir, `${name}.key`);
     const csr = join(dir, `${name}.csr`);
     const cert = join(dir, `${name}.crt`);
     const ext = join(dir, `${name}.ext`);
-    await run('openssl', ['req', ...ec, '-keyout', key, '-out', csr, '-subj', `/CN=${name}/O=example`]);
+    await run('openssl', [
+      'req',
+      ...ec,
+      '-keyout',
+      key,
+      '-out',
+      csr,
+      '-subj',
+      `/CN=${name}/O=example`,
+    ]);
     await import('node:fs/promises').then((fs) =>
       fs.writeFile(ext, `subjectAltName=DNS:${name}\nextendedKeyUsage=serverAuth,clientAuth\n`),
     );
-    await run('openssl', ['x509', '-req', '-in', csr, '-CA', caCert, '-CAkey', caKey, '-CAcreateserial', '-days', '1', '-extfile', ext, '-out', cert]);
+    await run('openssl', [
+      'x509',
+      '-req',
+      '-in',
+      csr,
+      '-CA',
+      caCert,
+      '-CAkey',
+      caKey,
+      '-CAcreateserial',
+      '-days',
+      '1',
+      '-extfile',
+      ext,
+      '-out',
+      cert,
+    ]);
     leaves[name] = { cert: await readFile(cert, 'utf8'), key: await readFile(key, 'utf8') };
   }
-  return { ca: { cert: await readFile(caCert, 'utf8'), key: await readFile(caKey, 'utf8') }, leaves };
+  return {
+    ca: { cert: await readFile(caCert, 'utf8'), key: await readFile(caKey, 'utf8') },
+    leaves,
+  };
 }
 
 /** A `kubernetes.io/tls` Secret with the leaf (and a CA bundle, when given). */

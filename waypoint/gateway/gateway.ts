@@ -190,7 +190,8 @@ export class Gateway {
   /** Decodes first, so an invalid resource NACKs the push and changes nothing. */
   #apply(delta: ResourceDelta): void {
     const upserts = new Map<string, GatewayProxy>();
-    for (const [name, update] of delta.upserts) upserts.set(name, decodeGatewayProxy(update.resource));
+    for (const [name, update] of delta.upserts)
+      upserts.set(name, decodeGatewayProxy(update.resource));
     this.#state.apply(upserts, delta.removals);
   }
 }

@@ -31,7 +31,12 @@ export class GatewayListeners {
   readonly #sockets = new Set<Socket>();
   #closed = false;
 
-  constructor(options: { state: GatewayState; proxy: WaypointProxy; logger: Logger; host: string }) {
+  constructor(options: {
+    state: GatewayState;
+    proxy: WaypointProxy;
+    logger: Logger;
+    host: string;
+  }) {
     this.#state = options.state;
     this.#proxy = options.proxy;
     this.#logger = options.logger;
@@ -57,7 +62,9 @@ export class GatewayListeners {
     }
     for (const port of wanted) {
       if (this.#servers.has(port)) continue;
-      const server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.#accept(port, socket));
+      const server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) =>
+        this.#accept(port, socket),
+      );
       this.#servers.set(port, server);
       server.listen({ host: this.#host, port, backlog: 1024 });
       try {
@@ -111,7 +118,10 @@ export class GatewayListeners {
     const hello = await readClientHello(socket, CLIENT_HELLO_TIMEOUT_MS);
     if (socket.destroyed) return;
     if (hello.kind !== 'hello') {
-      this.#logger.debug({ port, reason: hello.kind === 'invalid' ? hello.reason : '' }, 'not a TLS ClientHello');
+      this.#logger.debug(
+        { port, reason: hello.kind === 'invalid' ? hello.reason : '' },
+        'not a TLS ClientHello',
+      );
       socket.destroy();
       return;
     }

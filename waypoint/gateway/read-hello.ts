@@ -24,10 +24,15 @@ export function readClientHello(socket: Socket, timeoutMs: number): Promise<Clie
       size += chunk.length;
       const result = parseClientHello(chunks.length === 1 ? chunk : Buffer.concat(chunks));
       if (result.kind !== 'incomplete') finish(result);
-      else if (size > MAX_CLIENT_HELLO) finish({ kind: 'invalid', reason: 'ClientHello too large' });
+      else if (size > MAX_CLIENT_HELLO)
+        finish({ kind: 'invalid', reason: 'ClientHello too large' });
     };
-    const onEnd = (): void => finish({ kind: 'invalid', reason: 'connection ended before a ClientHello' });
-    const timer = setTimeout(() => finish({ kind: 'invalid', reason: 'no ClientHello in time' }), timeoutMs);
+    const onEnd = (): void =>
+      finish({ kind: 'invalid', reason: 'connection ended before a ClientHello' });
+    const timer = setTimeout(
+      () => finish({ kind: 'invalid', reason: 'no ClientHello in time' }),
+      timeoutMs,
+    );
     socket.on('data', onData);
     socket.once('end', onEnd);
     socket.once('error', onEnd);

@@ -11,12 +11,18 @@ async function clientHello(servername?: string): Promise<Buffer> {
   await once(server, 'listening');
   const { port } = server.address() as net.AddressInfo;
   const received = new Promise<Buffer>((resolve) =>
-    server.once('connection', (socket) => socket.once('data', (chunk: Buffer) => {
-      resolve(chunk);
-      socket.destroy();
-    })),
+    server.once('connection', (socket) =>
+      socket.once('data', (chunk: Buffer) => {
+        resolve(chunk);
+        socket.destroy();
+      }),
+    ),
   );
-  const client = tls.connect({ host: '127.0.0.1', port, ...(servername === undefined ? {} : { servername }) });
+  const client = tls.connect({
+    host: '127.0.0.1',
+    port,
+    ...(servername === undefined ? {} : { servername }),
+  });
   client.on('error', () => undefined);
   const hello = await received;
   client.destroy();

@@ -39,7 +39,10 @@ function handshakeBytes(data: Buffer): Buffer | ClientHelloResult {
     fragments.push(data.subarray(offset + 5, end));
     offset += 5 + length;
   }
-  if (fragments.length === 0) return data.length > 0 && data[0] !== RECORD_HANDSHAKE ? invalid('not a TLS handshake record') : INCOMPLETE;
+  if (fragments.length === 0)
+    return data.length > 0 && data[0] !== RECORD_HANDSHAKE
+      ? invalid('not a TLS handshake record')
+      : INCOMPLETE;
   return Buffer.concat(fragments);
 }
 
@@ -48,7 +51,8 @@ export function parseClientHello(data: Buffer): ClientHelloResult {
   const handshake = handshakeBytes(data);
   if (!Buffer.isBuffer(handshake)) return handshake;
   if (handshake.length < 4) return INCOMPLETE;
-  if (handshake[0] !== HANDSHAKE_CLIENT_HELLO) return invalid('first handshake message is not a ClientHello');
+  if (handshake[0] !== HANDSHAKE_CLIENT_HELLO)
+    return invalid('first handshake message is not a ClientHello');
   const length = handshake.readUIntBE(1, 3);
   if (length + 4 > MAX_CLIENT_HELLO) return invalid('ClientHello too large');
   if (handshake.length < length + 4) return INCOMPLETE;
@@ -82,7 +86,10 @@ export function parseClientHello(data: Buffer): ClientHelloResult {
       if (p + 3 + nameLength > listEnd) return invalid('malformed server_name');
       if (nameType === NAME_TYPE_HOST) {
         // Host names are compared without case (RFC 6066: ASCII, no trailing dot).
-        return { kind: 'hello', serverName: body.toString('ascii', p + 3, p + 3 + nameLength).toLowerCase() };
+        return {
+          kind: 'hello',
+          serverName: body.toString('ascii', p + 3, p + 3 + nameLength).toLowerCase(),
+        };
       }
       p += 3 + nameLength;
     }

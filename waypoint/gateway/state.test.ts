@@ -54,13 +54,16 @@ function state(): GatewayState {
   return s;
 }
 
-t.test('a request is routed by the most specific virtual host of its Host, port ignored', async (t) => {
-  const s = state();
-  t.equal(s.httpTarget(80, undefined, 'httpbin.example.com:80').routes[0]?.origin, 'httpbin');
-  t.equal(s.httpTarget(80, undefined, 'HTTPBIN.example.com').routes[0]?.origin, 'httpbin');
-  t.equal(s.httpTarget(80, undefined, 'x.example.com').routes[0]?.origin, 'wild');
-  t.same(s.httpTarget(80, undefined, 'other.org').routes, [], 'unknown host: no routes (404)');
-});
+t.test(
+  'a request is routed by the most specific virtual host of its Host, port ignored',
+  async (t) => {
+    const s = state();
+    t.equal(s.httpTarget(80, undefined, 'httpbin.example.com:80').routes[0]?.origin, 'httpbin');
+    t.equal(s.httpTarget(80, undefined, 'HTTPBIN.example.com').routes[0]?.origin, 'httpbin');
+    t.equal(s.httpTarget(80, undefined, 'x.example.com').routes[0]?.origin, 'wild');
+    t.same(s.httpTarget(80, undefined, 'other.org').routes, [], 'unknown host: no routes (404)');
+  },
+);
 
 t.test('SNI picks the most specific server; no SNI only a * server', async (t) => {
   const s = state();
@@ -73,7 +76,10 @@ t.test('SNI picks the most specific server; no SNI only a * server', async (t) =
 
 t.test('config for another gateway is ignored; removal of its own empties it', async (t) => {
   const s = state();
-  s.apply(new Map([['istio-system/ingress/ingress-1', { ...CONFIG, name: 'ingress-1', listeners: [] }]]), []);
+  s.apply(
+    new Map([['istio-system/ingress/ingress-1', { ...CONFIG, name: 'ingress-1', listeners: [] }]]),
+    [],
+  );
   t.ok(s.listener(80), 'still serving its own');
   s.apply(new Map(), ['istio-system/ingress/ingress-0']);
   t.equal(s.listener(80), undefined);

@@ -113,7 +113,12 @@ export class GatewayState {
    */
   httpTarget(port: number, server: string | undefined, authority: string): ServiceTarget {
     const entry = this.#listeners.get(port);
-    const table = entry === undefined ? undefined : server === undefined ? entry.all : entry.byServer.get(server);
+    const table =
+      entry === undefined
+        ? undefined
+        : server === undefined
+          ? entry.all
+          : entry.byServer.get(server);
     if (table === undefined) return this.#unknown(port);
     const i = mostSpecificMatch(table.domains, hostOf(authority));
     return i < 0 ? table.fallback : table.targets[i]!;
@@ -127,7 +132,10 @@ export class GatewayState {
     let best: GatewayServer | undefined;
     let bestRank = -1;
     for (const server of listener.servers) {
-      const i = serverName === undefined ? server.hosts.indexOf('*') : mostSpecificMatch(server.hosts, name);
+      const i =
+        serverName === undefined
+          ? server.hosts.indexOf('*')
+          : mostSpecificMatch(server.hosts, name);
       if (i < 0) continue;
       const host = server.hosts[i]!;
       const rank = host === name ? Number.MAX_SAFE_INTEGER : host === '*' ? 0 : host.length;
@@ -150,7 +158,8 @@ export class GatewayState {
 
   #entry(listener: GatewayListener): ListenerEntry {
     const byServer = new Map<string, HostTable>();
-    for (const server of listener.servers) byServer.set(server.origin, this.#table(listener.port, [server]));
+    for (const server of listener.servers)
+      byServer.set(server.origin, this.#table(listener.port, [server]));
     return { listener, all: this.#table(listener.port, listener.servers), byServer };
   }
 

@@ -35,7 +35,10 @@ export class TlsContexts {
         const tls = server.tls;
         if (tls === undefined || tls.mode === 'passthrough') continue;
         if (tls.problem !== undefined || tls.credential === undefined) {
-          this.#logger.warn({ server: server.origin, reason: tls.problem }, 'TLS server has no usable credential; its handshakes fail');
+          this.#logger.warn(
+            { server: server.origin, reason: tls.problem },
+            'TLS server has no usable credential; its handshakes fail',
+          );
           continue;
         }
         const key = JSON.stringify(tls);
@@ -63,9 +66,11 @@ const MIN_DEFAULT = 'TLSv1.2';
 function contextFor(tls: ServerTls): ServerTlsContext {
   const credential = tls.credential!;
   // `file`: paths the gateway reads (Istio's serverCertificate/privateKey/caCertificates).
-  const read = (value: string) => (credential.source === 'file' ? readFileSync(value, 'utf8') : value);
+  const read = (value: string) =>
+    credential.source === 'file' ? readFileSync(value, 'utf8') : value;
   const mutual = tls.mode === 'mutual' || tls.mode === 'optional-mutual';
-  const ca = mutual && credential.caCertificates !== undefined ? read(credential.caCertificates) : undefined;
+  const ca =
+    mutual && credential.caCertificates !== undefined ? read(credential.caCertificates) : undefined;
   return {
     secureContext: createSecureContext({
       cert: read(credential.certificateChain),
