@@ -6,6 +6,7 @@ import { parseResources } from '../../api/resources/index.js';
 import {
   ADDRESS_TYPE_URL,
   AUTHORIZATION_TYPE_URL,
+  GATEWAY_PROXY_TYPE_URL,
   WAYPOINT_SERVICE_TYPE_URL,
 } from '../../api/xds/type-urls.js';
 import type { TypeUrl } from '../../api/xds/type-urls.js';
@@ -50,6 +51,7 @@ t.test('the first update publishes every type, even when empty', async (t) => {
       [ADDRESS_TYPE_URL, 0],
       [AUTHORIZATION_TYPE_URL, 0],
       [WAYPOINT_SERVICE_TYPE_URL, 0],
+      [GATEWAY_PROXY_TYPE_URL, 0],
     ],
   );
 });
@@ -91,5 +93,5 @@ t.test('a listener that throws does not stop the others', async (t) => {
   });
   const pushes = record(index);
   index.updateFromResources([]);
-  t.equal(pushes.length, 3);
+  t.equal(pushes.length, 4);
 });

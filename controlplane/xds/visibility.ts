@@ -1,6 +1,6 @@
 import { GATEWAY_PROXY_TYPE_URL } from '../../api/xds/type-urls.js';
 import type { Caller } from '../auth/authenticator.js';
-import type { TypeSnapshot } from './snapshot.js';
+import type { SnapshotResource, TypeSnapshot } from './snapshot.js';
 
 /**
  * Which resources of a snapshot a caller may receive. Every type is served whole to every
@@ -14,10 +14,7 @@ export function visibleTo(
   snapshot: TypeSnapshot | undefined,
 ): TypeSnapshot | undefined {
   if (snapshot === undefined || snapshot.typeUrl !== GATEWAY_PROXY_TYPE_URL) return snapshot;
-  const resources = new Map<
-    string,
-    TypeSnapshot['resources'] extends ReadonlyMap<string, infer R> ? R : never
-  >();
+  const resources = new Map<string, SnapshotResource>();
   for (const [name, resource] of snapshot.resources)
     if (ownedBy(caller, name)) resources.set(name, resource);
   return { ...snapshot, resources };

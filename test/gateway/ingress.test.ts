@@ -176,7 +176,7 @@ t.test('an ingress gateway serves httpbin to clients outside the mesh', async (t
             tls: { mode: 'SIMPLE', credentialName: 'httpbin-credential' },
           },
         ]),
-        httpbinVirtualService(['/status', '/delay']),
+        httpbinVirtualService(['/status', '/delay', '/headers']),
       ),
     );
     const https = () =>
@@ -188,6 +188,13 @@ t.test('an ingress gateway serves httpbin to clients outside the mesh', async (t
     await waitUntil('HTTPS is served', async () => (await https()).status === 418, 10_000);
     const answer = await https();
     t.equal(answer.peer.subject.CN, HOST, 'the credential certificate, verified against the CA');
+    const seen = await httpsIn(client.netnsPath, at(443), {
+      servername: HOST,
+      ca: material.ca.cert,
+      path: '/headers',
+    });
+    const { headers } = JSON.parse(seen.body) as { headers: Record<string, string> };
+    t.equal(headers['X-Forwarded-Proto'], 'https', 'httpbin learns the client used https');
     const redirect = await get('/status/200?x=1');
     t.equal(redirect.status, 301);
     t.equal(redirect.headers.location, `https://${HOST}/status/200?x=1`);

@@ -175,10 +175,11 @@ export class Gateway {
   async stop(): Promise<void> {
     const { logger, drainMs } = this.#options;
     this.#listeners.stopAccepting();
+    const started = Date.now();
     this.#proxy.drain();
-    await new Promise((resolve) => setTimeout(resolve, Math.min(drainMs, 1000)).unref());
+    await this.#listeners.drained(drainMs);
     this.#listeners.destroy();
-    logger.info('drained');
+    logger.info({ tookMs: Date.now() - started }, 'drained');
     this.#proxy.close();
     this.#pool.close();
     this.#xds.close();

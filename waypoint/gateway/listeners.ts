@@ -30,6 +30,8 @@ export class GatewayListeners {
   readonly #servers = new Map<number, Server>();
   readonly #sockets = new Set<Socket>();
   #closed = false;
+  /** Set while a drain waits for the last connection to close. */
+  #onIdle: (() => void) | undefined;
 
   constructor(options: {
     state: GatewayState;
@@ -85,6 +87,18 @@ export class GatewayListeners {
     this.#servers.clear();
   }
 
+  /** Resolves once every connection has closed, or at `deadlineMs`, whichever comes first. */
+  async drained(deadlineMs: number): Promise<void> {
+    if (this.#sockets.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await new Promise<void>((resolve) => {
+      this.#onIdle = resolve;
+      timer = setTimeout(resolve, deadlineMs);
+    });
+    clearTimeout(timer);
+    this.#onIdle = undefined;
+  }
+
   /** Cuts every connection still open. */
   destroy(): void {
     for (const socket of this.#sockets) socket.destroy();
@@ -92,7 +106,10 @@ export class GatewayListeners {
 
   #accept(port: number, socket: Socket): void {
     this.#sockets.add(socket);
-    socket.once('close', () => this.#sockets.delete(socket));
+    socket.once('close', () => {
+      this.#sockets.delete(socket);
+      if (this.#sockets.size === 0) this.#onIdle?.();
+    });
     socket.on('error', (err) => this.#logger.debug({ port, err }, 'downstream connection failed'));
     const listener = this.#state.listener(port);
     if (listener === undefined) {
@@ -159,7 +176,11 @@ export class GatewayListeners {
     });
   }
 
-  #tunnel(socket: Socket, port: number, target: ServiceTarget): Omit<TunnelContext, 'targetFor'> {
+  #tunnel(
+    socket: Socket,
+    port: number,
+    target: ServiceTarget,
+  ): Omit<TunnelContext, 'targetFor' | 'scheme'> {
     return {
       destination: { address: socket.localAddress ?? '0.0.0.0', port },
       target,
@@ -174,6 +195,7 @@ export class GatewayListeners {
     this.#proxy.serve(stream, {
       ...this.#tunnel(socket, port, state.httpTarget(port, server, '')),
       targetFor: (authority) => state.httpTarget(port, server, authority),
+      scheme: stream === socket ? 'http' : 'https',
     });
   }
 

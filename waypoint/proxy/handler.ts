@@ -36,6 +36,11 @@ export interface TunnelContext {
    * (`authority`) rather than by the tunnel's VIP.
    */
   readonly targetFor?: (authority: string) => ServiceTarget;
+  /**
+   * How the client connected, at an ingress gateway (its edge): redirects keep it and
+   * upstream requests carry it as `x-forwarded-proto`, replacing what the client sent.
+   */
+  readonly scheme?: 'http' | 'https';
 }
 
 export interface HandlerContext {
@@ -177,7 +182,12 @@ async function route(
       return;
     }
     case 'redirect': {
-      const location = redirectLocation(action.redirect, request, 'http', matched.match);
+      const location = redirectLocation(
+        action.redirect,
+        request,
+        tunnel.scheme ?? 'http',
+        matched.match,
+      );
       const headers: HeaderMap = { ...corsHeaders, location };
       applyHeaderOperations(headers, route.headers?.response);
       replyLocally(downstream, record, action.redirect.status, '', headers);
@@ -194,6 +204,7 @@ async function route(
         context,
         record,
         body,
+        scheme: tunnel.scheme,
       });
     }
   }
@@ -205,7 +216,17 @@ async function toDestination(
   matched: RouteMatchResult,
   destination: RouteDestination,
   corsHeaders: Readonly<Record<string, string>>,
-  { context, record, body }: { context: HandlerContext; record: RequestRecord; body?: RequestBody },
+  {
+    context,
+    record,
+    body,
+    scheme,
+  }: {
+    context: HandlerContext;
+    record: RequestRecord;
+    body?: RequestBody;
+    scheme: 'http' | 'https' | undefined;
+  },
 ): Promise<void> {
   const { route } = matched;
   record.cluster = destination.cluster;
@@ -217,7 +238,7 @@ async function toDestination(
     replyLocally(downstream, record, 503, '');
     return;
   }
-  const upstream = upstreamRequest(downstream, route, destination, matched);
+  const upstream = upstreamRequest(downstream, route, destination, matched, scheme);
   const hash = hashKeyFor(cluster.cluster.policy.loadBalancer, request);
   for (const copy of route.mirrors ?? []) {
     const target = context.state.cluster(copy.cluster);
@@ -252,6 +273,7 @@ function upstreamRequest(
   route: HttpRoute,
   destination: RouteDestination,
   matched: RouteMatchResult,
+  scheme: 'http' | 'https' | undefined,
 ): { method: string; path: string; headers: HeaderMap } {
   const headers = copyHeaders(downstream.headers);
   // Envoy applies the weighted cluster's operations, then the route's. The authority is the
@@ -261,7 +283,7 @@ function upstreamRequest(
   applyHeaderOperations(headers, route.headers?.request);
   const authority = route.rewrite?.authority ?? destination.authority ?? downstream.authority;
   headers.host = authority;
-  headers['x-forwarded-proto'] ??= 'http';
+  headers['x-forwarded-proto'] = scheme ?? headers['x-forwarded-proto'] ?? 'http';
   headers['x-request-id'] ??= randomUUID();
   if (downstream.hasBody && headers['content-length'] === undefined)
     headers['transfer-encoding'] = 'chunked';
