@@ -33,6 +33,8 @@ export interface EchoOptions {
   /** Reported as `pod`; the host name by default (pods in a netns share the host's). */
   readonly name?: string;
   readonly behaviour?: Partial<EchoBehaviour>;
+  /** Also answer httpbin's paths (samples/echo/httpbin.ts), standing in for httpbin. */
+  readonly httpbin?: boolean;
 }
 
 export interface EchoServer {
@@ -87,7 +89,7 @@ export function createEchoServer(options: EchoOptions): EchoServer {
         return;
       }
       const number = ++served;
-      const httpbin = httpbinRoute(exchange.path);
+      const httpbin = options.httpbin === true ? httpbinRoute(exchange.path) : undefined;
       if (httpbin?.kind === 'status') {
         exchange.reply(httpbin.status, identify, '');
         return;

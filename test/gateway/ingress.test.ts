@@ -87,7 +87,7 @@ t.test('an ingress gateway serves httpbin to clients outside the mesh', async (t
     ports: [{ name: 'https', port: 443, targetPort: 8443 }],
   });
   const client = await mesh.addPod({ node: 'node-1', namespace: 'outside', name: 'curl' });
-  await serveEcho(t, httpbin, { port: 8080, version: 'v1' });
+  await serveEcho(t, httpbin, { port: 8080, version: 'v1', httpbin: true });
   // The passthrough backend terminates TLS itself, with nginx.example.com's certificate.
   const nginxTls = tls.createServer(material.leaves[NGINX_HOST]!, (socket) =>
     socket.end('HTTP/1.1 200 OK\r\ncontent-length: 11\r\nconnection: close\r\n\r\nfrom nginx\n'),
