@@ -13,9 +13,12 @@ import type { Cluster, HttpRoute, RouteDestination } from '../waypoint/config.js
 
 export const GATEWAY_PROXY_TYPE_URL = 'type.googleapis.com/ambit.gateway.v1.GatewayProxy';
 
-/** PEM text of a server's certificate material, resolved from a Secret or read from files. */
+/**
+ * A server's certificate material: PEM text resolved from a Secret (`secret`), or the paths of
+ * PEM files the gateway reads itself (`file`: Istio's serverCertificate, privateKey,
+ * caCertificates).
+ */
 export interface TlsCredential {
-  /** `file`: paths the gateway reads itself (Istio's serverCertificate/privateKey/caCertificates). */
   readonly source: 'secret' | 'file';
   readonly certificateChain: string;
   readonly privateKey: string;
