@@ -12,7 +12,13 @@ import {
   tlsSecret,
   waitGatewayReady,
 } from '../support/gateway.js';
-import { serveEcho } from '../support/waypoint.js';
+import {
+  addWaypoint,
+  serveEcho,
+  useWaypoint,
+  waitWaypointBound,
+  waypointToken,
+} from '../support/waypoint.js';
 import { metricSum, scrape, waitEnrolled, waitUntil } from '../support/ztunnel.js';
 
 // The ingress gateway end to end, as Istio's "Ingress Gateways" and "Secure Gateways" tasks
@@ -53,7 +59,10 @@ const httpbinVirtualService = (prefixes: string[]) => ({
 
 t.test('an ingress gateway serves httpbin to clients outside the mesh', async (t) => {
   const apiGatewayAccount = { namespace: HTTPBIN_NS, serviceAccount: 'web-istio' };
-  const mesh = await startMesh(t, { nodes: 1, extraTokens: [gatewayToken(), apiGatewayAccount] });
+  const mesh = await startMesh(t, {
+    nodes: 1,
+    extraTokens: [gatewayToken(), apiGatewayAccount, waypointToken(HTTPBIN_NS)],
+  });
   await mesh.addNamespace('istio-system');
   await mesh.addNamespace('outside');
   await mesh.addNamespace(HTTPBIN_NS, { 'istio.io/dataplane-mode': 'ambient' });
@@ -66,7 +75,7 @@ t.test('an ingress gateway serves httpbin to clients outside the mesh', async (t
     serviceAccount: 'httpbin',
     ports: [8080],
   });
-  await mesh.addService({
+  const httpbinService = await mesh.addService({
     namespace: HTTPBIN_NS,
     name: 'httpbin',
     selector: { app: 'httpbin' },
@@ -393,4 +402,48 @@ t.test('an ingress gateway serves httpbin to clients outside the mesh', async (t
       'no key material in the config dump',
     );
   });
+
+  t.test(
+    'istio.io/ingress-use-waypoint sends the gateway through the service waypoint',
+    async (t) => {
+      const waypoint = await addWaypoint(mesh, { namespace: HTTPBIN_NS, node: 'node-1' });
+      await useWaypoint(mesh, httpbinService, waypoint.name);
+      await waitWaypointBound(mesh, httpbinService, waypoint);
+      // A mesh route only the waypoint applies: its response header shows who carried a request.
+      await mesh.apply(
+        'httpbin-mesh-route.yaml',
+        doc({
+          apiVersion: 'networking.istio.io/v1',
+          kind: 'VirtualService',
+          metadata: { name: 'httpbin-mesh', namespace: HTTPBIN_NS },
+          spec: {
+            hosts: ['httpbin'],
+            http: [
+              {
+                headers: { response: { set: { 'x-through': 'waypoint' } } },
+                route: [{ destination: { host: 'httpbin' } }],
+              },
+            ],
+          },
+        }),
+      );
+      const through = async () =>
+        (
+          await httpsIn(client.netnsPath, at(443), {
+            servername: HOST,
+            ca: material.ca.cert,
+            client: material.leaves['client.example.com']!,
+            path: '/status/200',
+          })
+        ).headers['x-through'];
+      t.equal(await through(), undefined, 'without the label the gateway goes to the endpoints');
+      await mesh.labelService(httpbinService, { 'istio.io/ingress-use-waypoint': 'true' });
+      await waitUntil(
+        'requests pass the waypoint',
+        async () => (await through()) === 'waypoint',
+        10_000,
+      );
+      t.equal(await through(), 'waypoint');
+    },
+  );
 });
