@@ -22,10 +22,18 @@ import { gatewayHttpRoutes, type AttachedRoute } from '../waypoint/httproute.js'
 import { refOf } from '../waypoint/refs.js';
 import { sourceAddresses } from '../waypoint/sources.js';
 import { compareAge } from '../waypoint/virtual-services.js';
-import type { GatewayCompileContext } from './context.js';
+import type { GatewayCompileContext, ListenerProtocol } from './context.js';
 import { secretCredential } from './credentials.js';
 import { intersectHosts } from './hosts.js';
 import type { PortServer } from './istio-gateway.js';
+
+/** The listener protocols the ingress gateway serves (HBONE and UDP it does not). */
+const LISTENER_PROTOCOLS: ReadonlyMap<string, ListenerProtocol> = new Map([
+  ['HTTP', 'http'],
+  ['HTTPS', 'https'],
+  ['TLS', 'tls'],
+  ['TCP', 'tcp'],
+]);
 
 function allows(
   listener: Listener,
@@ -91,16 +99,7 @@ export function kubernetesGatewayServers(
   const sorted = [...routes].sort(compareAge);
   const out: PortServer[] = [];
   for (const listener of gateway.spec.listeners) {
-    const protocol =
-      listener.protocol === 'HTTP'
-        ? 'http'
-        : listener.protocol === 'HTTPS'
-          ? 'https'
-          : listener.protocol === 'TLS'
-            ? 'tls'
-            : listener.protocol === 'TCP'
-              ? 'tcp'
-              : undefined;
+    const protocol = LISTENER_PROTOCOLS.get(listener.protocol);
     if (protocol === undefined) {
       ctx.compile.issues.add({
         code: 'RouteFeatureUnsupported',
