@@ -3,6 +3,7 @@ import { UsageError, type Command, type ExitCode } from './usage.js';
 import { analyze } from './commands/analyze.js';
 import { cniAgent } from './commands/cni-agent.js';
 import { controlplane } from './commands/controlplane.js';
+import { gateway } from './commands/gateway.js';
 import { validate } from './commands/validate.js';
 import { explain } from './commands/explain.js';
 import { render } from './commands/render.js';
@@ -14,6 +15,7 @@ const commands: Record<string, Command> = {
   'cni-agent': cniAgent,
   ztunnel,
   waypoint,
+  gateway,
   validate,
   analyze,
 };

@@ -29,7 +29,7 @@ export function configDump(sources: DumpSources): unknown {
   };
 }
 
-function dumpCluster(state: ClusterState): unknown {
+export function dumpCluster(state: ClusterState): unknown {
   const { name, policy, problem } = state.cluster;
   return {
     name,

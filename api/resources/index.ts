@@ -7,10 +7,11 @@ import type { DestinationRuleSpec, WorkloadEntrySpec } from './networking.js';
 import type { AuthorizationPolicySpec, PeerAuthenticationSpec } from './security.js';
 import type { HTTPRouteSpec, KubernetesGatewaySpec } from './gateway-api.js';
 import type {
-  ConfigMapData,
+  ConfigMapSpec,
   NamespaceSpec,
   PodSpec,
   PodStatus,
+  SecretSpec,
   ServiceAccountSpec,
   ServiceSpec,
 } from './kubernetes.js';
@@ -20,8 +21,8 @@ export type NamespaceResource = Resource<'Namespace', NamespaceSpec>;
 export type PodResource = Resource<'Pod', PodSpec, PodStatus>;
 export type ServiceResource = Resource<'Service', ServiceSpec>;
 export type ServiceAccountResource = Resource<'ServiceAccount', ServiceAccountSpec>;
-/** A ConfigMap's `data` is held as its `spec`. */
-export type ConfigMapResource = Resource<'ConfigMap', ConfigMapData>;
+export type ConfigMapResource = Resource<'ConfigMap', ConfigMapSpec>;
+export type SecretResource = Resource<'Secret', SecretSpec>;
 export type VirtualServiceResource = Resource<'VirtualService', VirtualServiceSpec>;
 export type DestinationRuleResource = Resource<'DestinationRule', DestinationRuleSpec>;
 export type GatewayResource = Resource<'Gateway', GatewaySpec>;
@@ -39,6 +40,7 @@ export type AnyResource =
   | ServiceResource
   | ServiceAccountResource
   | ConfigMapResource
+  | SecretResource
   | VirtualServiceResource
   | DestinationRuleResource
   | GatewayResource

@@ -8,11 +8,15 @@ import { joinPath, s } from '../schema/index.js';
 import type { Infer, Issue } from '../schema/index.js';
 import type { ObjectMeta, ResourceDefinition } from './types.js';
 
-export const configMapData = s.map(s.string());
-export type ConfigMapData = Infer<typeof configMapData>;
+/** A ConfigMap's top-level `data`, held as its resource's `spec` (binary data is not read). */
+export const configMapSpec = s.object(
+  { data: s.map(s.string()).optional() },
+  { unknownFields: 'ignore' },
+);
+export type ConfigMapSpec = Infer<typeof configMapSpec>;
 
-function checkMeshConfig(metadata: ObjectMeta, data: unknown): Issue[] {
-  const mesh = (data as ConfigMapData)[MESH_CONFIG_KEY];
+function checkMeshConfig(metadata: ObjectMeta, spec: unknown): Issue[] {
+  const mesh = (spec as ConfigMapSpec).data?.[MESH_CONFIG_KEY];
   if (metadata.name !== MESH_CONFIG_MAP || mesh === undefined) return [];
   const parsed = parseMeshConfig(mesh);
   const base = `data.${MESH_CONFIG_KEY}`;
@@ -26,8 +30,8 @@ export const configMapDefinition: ResourceDefinition = {
   versions: ['v1'],
   plural: 'configmaps',
   namespaced: true,
-  spec: configMapData,
-  specField: 'data',
+  spec: configMapSpec,
+  specFields: ['data'],
   check: checkMeshConfig,
   shortNames: ['cm'],
 };

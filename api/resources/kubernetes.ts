@@ -7,6 +7,7 @@ import { s } from '../schema/index.js';
 import type { Infer } from '../schema/index.js';
 import { configMapDefinition } from './kubernetes-configmap.js';
 import { podSpec, podStatus } from './kubernetes-pod.js';
+import { secretDefinition } from './kubernetes-secret.js';
 import { serviceSpec } from './kubernetes-service.js';
 import type { ResourceDefinition } from './types.js';
 
@@ -26,7 +27,9 @@ export type {
   ServiceType,
 } from './kubernetes-service.js';
 export { podSpec, podStatus, serviceSpec };
-export type { ConfigMapData } from './kubernetes-configmap.js';
+export type { ConfigMapSpec } from './kubernetes-configmap.js';
+export { SECRET_TYPE_TLS, secretSpec, secretValue } from './kubernetes-secret.js';
+export type { SecretSpec } from './kubernetes-secret.js';
 
 const loose = { unknownFields: 'ignore' } as const;
 
@@ -83,4 +86,5 @@ export const definitions: ResourceDefinition[] = [
     shortNames: ['sa'],
   },
   configMapDefinition,
+  secretDefinition,
 ];

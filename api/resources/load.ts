@@ -99,8 +99,10 @@ function checkObject(obj: unknown, origin: Origin, registry: ResourceRegistry): 
       issue: (_rel, reason) => issues.push({ path: 'metadata.name', reason }),
     });
   }
-  const specField = def.specField ?? 'spec';
-  const spec = parse(def.spec, obj[specField] ?? {}, specField);
+  const spec =
+    def.specFields === undefined
+      ? parse(def.spec, obj.spec ?? {}, 'spec')
+      : parse(def.spec, topLevelSpec(obj, def.specFields), '');
   if (!spec.ok) issues.push(...spec.issues);
   else if (def.check !== undefined && metadata.ok)
     issues.push(...def.check(metadata.value, spec.value));
@@ -136,6 +138,13 @@ function checkObject(obj: unknown, origin: Origin, registry: ResourceRegistry): 
     ...((origin.file !== undefined || origin.line !== undefined) && { source }),
   } as AnyResource;
   return { resource, errors: [] };
+}
+
+/** The top-level fields of a kind without `spec`, as one object. */
+function topLevelSpec(obj: Record<string, unknown>, fields: readonly string[]): unknown {
+  const out: Record<string, unknown> = {};
+  for (const field of fields) if (obj[field] !== undefined) out[field] = obj[field];
+  return out;
 }
 
 /** Why (apiVersion, kind) names nothing the mesh reads, as an issue on the right field. */

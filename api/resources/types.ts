@@ -48,6 +48,7 @@ export type ResourceType =
   | 'Service'
   | 'ServiceAccount'
   | 'ConfigMap'
+  | 'Secret'
   | 'VirtualService'
   | 'DestinationRule'
   | 'Gateway'
@@ -82,11 +83,6 @@ export interface ResourceDefinition {
   plural: string;
   namespaced: boolean;
   spec: Schema<unknown>;
-  /**
-   * The top-level field `spec` is read from, for kinds that have none (ConfigMap keeps its
-   * entries in `data`). The resource still holds it as `spec`.
-   */
-  specField?: 'data';
   /** Checks that need the whole object (its name decides what its data must be). */
   check?: (metadata: ObjectMeta, spec: unknown) => Issue[];
   status?: Schema<unknown>;
@@ -94,4 +90,9 @@ export interface ResourceDefinition {
   nameFormat?: NameFormat;
   shortNames?: string[];
   categories?: string[];
+  /**
+   * For kinds whose content is top-level fields rather than `spec` (Secret's `data`): those
+   * fields, gathered into the resource's `spec`.
+   */
+  specFields?: readonly string[];
 }

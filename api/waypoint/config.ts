@@ -223,6 +223,12 @@ export interface Endpoint {
   readonly identity: string;
   readonly healthy: boolean;
   /**
+   * The tunnel's `:authority` when it is not `address:port`: a gateway that sends a service's
+   * requests to the service's waypoint (`istio.io/ingress-use-waypoint`) tunnels to the
+   * waypoint's address with the service's `VIP:port`.
+   */
+  readonly authority?: string;
+  /**
    * No node tunnel captures the endpoint (it is not in the ambient mesh): the waypoint
    * connects to `address:port` directly, without HBONE, as Istio's waypoint does.
    */

@@ -55,7 +55,7 @@ const requestResponseHeaders = s.object({
   response: headerOperations.optional(),
 });
 
-const routeDestination = s.object({
+export const routeDestination = s.object({
   cluster: name,
   weight: count,
   headers: requestResponseHeaders.optional(),
@@ -117,7 +117,7 @@ const corsPolicy = s.object({
   allowCredentials: s.boolean().optional(),
 });
 
-const httpRoute = s.object({
+export const httpRoute = s.object({
   origin: s.string(),
   name: s.string().optional(),
   matches: s.array(requestMatch),
@@ -131,7 +131,7 @@ const httpRoute = s.object({
   cors: corsPolicy.optional(),
 });
 
-const tcpRoute = s.object({
+export const tcpRoute = s.object({
   origin: s.string(),
   ports: s.array(port),
   destinations: s.array(routeDestination),
@@ -184,6 +184,7 @@ const endpoint = s
       patternReason: 'must be a SPIFFE id spiffe://<trust-domain>/ns/<namespace>/sa/<account>',
     }),
     healthy: s.boolean(),
+    authority: s.string().optional(),
     plaintext: s.boolean().optional(),
   })
   .check((e, ctx) => {
@@ -198,7 +199,7 @@ export function clusterName(host: string, port: number, subset: string | undefin
   return `outbound|${port}|${subset ?? ''}|${host}`;
 }
 
-const cluster = s
+export const cluster = s
   .object({
     name,
     host: name,

@@ -5,9 +5,11 @@ import { AnySchema } from '@bufbuild/protobuf/wkt';
 import type { Any } from '@bufbuild/protobuf/wkt';
 import { MeshError } from '../../core/errors.js';
 import { MeshConfigSchema } from '../gen/ambit/mesh/v1/mesh_pb.js';
+import { GatewayProxySchema } from '../gen/ambit/gateway/v1/gateway_pb.js';
 import { WaypointServiceSchema } from '../gen/ambit/waypoint/v1/waypoint_pb.js';
 import { AuthorizationSchema } from '../gen/istio/security/authorization_pb.js';
 import { AddressSchema } from '../gen/istio/workload/workload_pb.js';
+import { GATEWAY_PROXY_TYPE_URL } from '../gateway/config.js';
 import { WAYPOINT_SERVICE_TYPE_URL } from '../waypoint/config.js';
 
 // The resource types of Istio's ambient workload API on the Delta ADS stream. Istio's clients
@@ -18,19 +20,23 @@ export const AUTHORIZATION_TYPE_URL = 'type.googleapis.com/istio.security.Author
 // mesh-wide settings every proxy reads.
 export { WAYPOINT_SERVICE_TYPE_URL };
 export const MESH_CONFIG_TYPE_URL = 'type.googleapis.com/ambit.mesh.v1.MeshConfig';
+// ...and the ingress gateway's, sent only to the gateway it is for.
+export { GATEWAY_PROXY_TYPE_URL };
 
 /** A resource type Ambit serves over xDS. */
 export type TypeUrl =
   | typeof ADDRESS_TYPE_URL
   | typeof AUTHORIZATION_TYPE_URL
   | typeof WAYPOINT_SERVICE_TYPE_URL
-  | typeof MESH_CONFIG_TYPE_URL;
+  | typeof MESH_CONFIG_TYPE_URL
+  | typeof GATEWAY_PROXY_TYPE_URL;
 
 const schemas = {
   [ADDRESS_TYPE_URL]: AddressSchema,
   [AUTHORIZATION_TYPE_URL]: AuthorizationSchema,
   [WAYPOINT_SERVICE_TYPE_URL]: WaypointServiceSchema,
   [MESH_CONFIG_TYPE_URL]: MeshConfigSchema,
+  [GATEWAY_PROXY_TYPE_URL]: GatewayProxySchema,
 } as const;
 
 /** The decoded message a type URL stands for: `Address`, `Authorization`, … */

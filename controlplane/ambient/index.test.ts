@@ -9,6 +9,7 @@ import {
   ADDRESS_TYPE_URL,
   AUTHORIZATION_TYPE_URL,
   MESH_CONFIG_TYPE_URL,
+  GATEWAY_PROXY_TYPE_URL,
   WAYPOINT_SERVICE_TYPE_URL,
 } from '../../api/xds/type-urls.js';
 import type { TypeUrl } from '../../api/xds/type-urls.js';
@@ -55,6 +56,7 @@ t.test('the first update publishes every type, even when empty', async (t) => {
       [WAYPOINT_SERVICE_TYPE_URL, 0],
       // The mesh config is always one resource: Istio's defaults when none is written.
       [MESH_CONFIG_TYPE_URL, 1],
+      [GATEWAY_PROXY_TYPE_URL, 0],
     ],
   );
 });
@@ -116,5 +118,5 @@ t.test('a listener that throws does not stop the others', async (t) => {
   });
   const pushes = record(index);
   index.updateFromResources([]);
-  t.equal(pushes.length, 4);
+  t.equal(pushes.length, 5);
 });

@@ -5,12 +5,15 @@ import { AddressSchema } from '../../api/gen/istio/workload/workload_pb.js';
 import type { Address } from '../../api/gen/istio/workload/workload_pb.js';
 import type { AnyResource } from '../../api/resources/index.js';
 import { encodeMeshConfig, MESH_CONFIG_RESOURCE } from '../../api/mesh/codec.js';
+import { encodeGatewayProxy } from '../../api/gateway/codec.js';
+import type { GatewayProxy } from '../../api/gateway/config.js';
 import { encodeWaypointService } from '../../api/waypoint/codec.js';
 import type { WaypointService } from '../../api/waypoint/config.js';
 import {
   ADDRESS_TYPE_URL,
   AUTHORIZATION_TYPE_URL,
   MESH_CONFIG_TYPE_URL,
+  GATEWAY_PROXY_TYPE_URL,
   WAYPOINT_SERVICE_TYPE_URL,
 } from '../../api/xds/type-urls.js';
 import type { TypeUrl } from '../../api/xds/type-urls.js';
@@ -18,6 +21,7 @@ import type { Logger } from '../../core/telemetry/log.js';
 import type { ModelIssue } from '../model/issues.js';
 import { buildModel } from '../model/mesh-model.js';
 import type { MeshModel } from '../model/mesh-model.js';
+import { compileGateways } from '../gateway/compile.js';
 import { compileWaypointServices } from '../waypoint/compile.js';
 import { DEFAULT_ADDRESS_OPTIONS } from './address-options.js';
 import type { AddressOptions } from './address-options.js';
@@ -95,6 +99,7 @@ export class AmbientIndex {
   private authorizationMessages: ReadonlyMap<string, Authorization> = new Map();
   private waypointConfigs: ReadonlyMap<string, WaypointService> = new Map();
   private waypointFindings: readonly ModelIssue[] = [];
+  private gatewayConfigs: ReadonlyMap<string, GatewayProxy> = new Map();
   private readonly encoded = new Map<TypeUrl, ResourceMap>();
 
   constructor(options: AmbientIndexOptions) {
@@ -132,7 +137,9 @@ export class AmbientIndex {
     this.authorizationMessages = computeAuthorizations(model, this.options);
     const compiled = compileWaypointServices(model, this.options);
     this.waypointConfigs = compiled.services;
-    this.waypointFindings = compiled.issues;
+    const gateways = compileGateways(model, this.options);
+    this.gatewayConfigs = gateways.gateways;
+    this.waypointFindings = [...compiled.issues, ...gateways.issues];
     this.publish(
       ADDRESS_TYPE_URL,
       encode(this.addressMessages, (m) => toBinary(AddressSchema, m)),
@@ -148,6 +155,10 @@ export class AmbientIndex {
     this.publish(
       MESH_CONFIG_TYPE_URL,
       new Map([[MESH_CONFIG_RESOURCE, encodeMeshConfig(model.mesh.spec).value]]),
+    );
+    this.publish(
+      GATEWAY_PROXY_TYPE_URL,
+      encode(this.gatewayConfigs, (c) => encodeGatewayProxy(c).value),
     );
   }
 
@@ -169,7 +180,12 @@ export class AmbientIndex {
     return this.waypointConfigs;
   }
 
-  /** What the routing config asks for that the waypoints cannot serve. */
+  /** Every ingress gateway's config, by `namespace/serviceAccount/name` of its pod. */
+  gatewayProxies(): ReadonlyMap<string, GatewayProxy> {
+    return this.gatewayConfigs;
+  }
+
+  /** What the routing config asks for that the waypoints and gateways cannot serve. */
   waypointIssues(): readonly ModelIssue[] {
     return this.waypointFindings;
   }

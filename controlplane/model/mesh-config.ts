@@ -29,7 +29,7 @@ export function meshSettings(
       r.metadata.name === MESH_CONFIG_MAP &&
       r.metadata.namespace === rootNamespace,
   );
-  const text = map?.spec[MESH_CONFIG_KEY];
+  const text = map?.spec.data?.[MESH_CONFIG_KEY];
   const parsed = text === undefined ? undefined : parseMeshConfig(text);
   return parsed?.ok
     ? { spec: parsed.spec, config: parsed.value }

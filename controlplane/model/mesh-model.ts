@@ -2,10 +2,13 @@ import type {
   AnyResource,
   AuthorizationPolicyResource,
   DestinationRuleResource,
+  GatewayResource,
   HTTPRouteResource,
+  KubernetesGatewayResource,
   PeerAuthenticationResource,
   ResourceOf,
   ResourceType,
+  SecretResource,
   VirtualServiceResource,
 } from '../../api/resources/index.js';
 import type { ModelIssue, ObjectRef } from './issues.js';
@@ -63,6 +66,10 @@ export interface MeshModel {
   readonly virtualServices: readonly VirtualServiceResource[];
   readonly destinationRules: readonly DestinationRuleResource[];
   readonly httpRoutes: readonly HTTPRouteResource[];
+  /** What the ingress gateway compiler reads (controlplane/gateway). */
+  readonly gateways: readonly GatewayResource[];
+  readonly kubernetesGateways: readonly KubernetesGatewayResource[];
+  readonly secrets: readonly SecretResource[];
   readonly issues: readonly ModelIssue[];
 }
 
@@ -170,6 +177,9 @@ export function buildModel(
     virtualServices: ofType(all, 'VirtualService'),
     destinationRules: ofType(all, 'DestinationRule'),
     httpRoutes: ofType(all, 'HTTPRoute'),
+    gateways: ofType(all, 'Gateway'),
+    kubernetesGateways: ofType(all, 'KubernetesGateway'),
+    secrets: ofType(all, 'Secret'),
     issues: issues.list,
   };
 }

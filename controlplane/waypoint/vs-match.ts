@@ -26,6 +26,13 @@ export interface MatchContext {
     labels: Readonly<Record<string, string>> | undefined,
     namespace: string | undefined,
   ) => string[];
+  /**
+   * The names a match's `gateways` must include for it to apply: `mesh` (the default) for a
+   * waypoint; an ingress gateway's `namespace/name` (controlplane/gateway).
+   */
+  readonly gateways?: readonly string[];
+  /** The scheme requests arrive with: `http` unless a gateway terminates TLS. */
+  readonly scheme?: 'http' | 'https';
 }
 
 /** The match type set, if any: `{}` constrains nothing (Envoy's present match). */
@@ -70,9 +77,10 @@ export function translateMatch(
 ): RequestMatch | undefined {
   if (match.port !== undefined && match.port !== ctx.port) return undefined;
   const gateways = match.gateways ?? [];
-  if (gateways.length > 0 && !gateways.includes('mesh')) return undefined;
+  const bound = ctx.gateways ?? ['mesh'];
+  if (gateways.length > 0 && !gateways.some((g) => bound.includes(g))) return undefined;
   const scheme = stringMatch(match.scheme);
-  if (scheme !== undefined && !matchesValue(scheme, 'http')) return undefined;
+  if (scheme !== undefined && !matchesValue(scheme, ctx.scheme ?? 'http')) return undefined;
   const bySource = match.sourceLabels !== undefined || match.sourceNamespace !== undefined;
   return compact({
     uri: stringMatch(match.uri),

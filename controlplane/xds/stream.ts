@@ -10,6 +10,7 @@ import type { Caller } from '../auth/authenticator.js';
 import type { XdsMetrics } from './metrics.js';
 import type { SnapshotCache } from './snapshot.js';
 import { Subscription, type PlannedResponse } from './subscription.js';
+import { visibleTo } from './visibility.js';
 
 // One client's Delta ADS stream: feeds its requests to a Subscription per type URL and writes
 // the responses those plan. A fault here (a bad request, a write after the peer left) ends
@@ -219,7 +220,7 @@ export class XdsStream {
   #send(typeUrl: string): void {
     const subscription = this.#subscriptions.get(typeUrl);
     if (subscription === undefined || this.#closed) return;
-    const snapshot = this.#context.cache.get(typeUrl);
+    const snapshot = visibleTo(this.caller, this.#context.cache.get(typeUrl));
     const planned = subscription.plan(snapshot, this.#context.nonce());
     if (planned === undefined || snapshot === undefined) {
       // Nothing to say; unless a response is in flight, nothing is waiting either.

@@ -4,6 +4,7 @@ import net from 'node:net';
 import { hostname } from 'node:os';
 import type { Readable } from 'node:stream';
 import { DEFAULT_BEHAVIOUR, decide, type EchoBehaviour } from './behaviour.js';
+import { httpbinBody, httpbinRoute } from './httpbin.js';
 import { sniffProtocol } from './sniff.js';
 
 /** What the echo answers, as JSON, to every request but `/health`. */
@@ -32,6 +33,8 @@ export interface EchoOptions {
   /** Reported as `pod`; the host name by default (pods in a netns share the host's). */
   readonly name?: string;
   readonly behaviour?: Partial<EchoBehaviour>;
+  /** Also answer httpbin's paths (samples/echo/httpbin.ts), standing in for httpbin. */
+  readonly httpbin?: boolean;
 }
 
 export interface EchoServer {
@@ -86,7 +89,20 @@ export function createEchoServer(options: EchoOptions): EchoServer {
         return;
       }
       const number = ++served;
-      const action = decide(behaviour, number, exchange.headers);
+      const httpbin = options.httpbin === true ? httpbinRoute(exchange.path) : undefined;
+      if (httpbin?.kind === 'status') {
+        exchange.reply(httpbin.status, identify, '');
+        return;
+      }
+      if (httpbin?.kind === 'headers' || httpbin?.kind === 'get') {
+        exchange.reply(200, identify, httpbinBody(httpbin, exchange));
+        return;
+      }
+      const decided = decide(behaviour, number, exchange.headers);
+      const action =
+        httpbin?.kind === 'delay' && decided.kind === 'reply'
+          ? { ...decided, delayMs: httpbin.delayMs }
+          : decided;
       if (action.kind === 'bad-request') {
         exchange.reply(400, identify, json({ error: action.reason }));
         return;

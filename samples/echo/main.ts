@@ -19,7 +19,9 @@ x-echo-delay-ms: 3000, x-echo-reset: 1 (reset instead of an answer).
   --status CODE       answer every request with this status (default 200)
   --fail-every N      answer every Nth request with --fail-status (default 0: never)
   --fail-status CODE  (default 503)
-  --delay-ms MS       wait this long before every answer (default 0)`;
+  --delay-ms MS       wait this long before every answer (default 0)
+  --httpbin           also answer httpbin's /status/{code}, /delay/{s}, /headers and /get,
+                      as Istio's docs use httpbin`;
 
 /** The echo program: parses flags, listens, runs until SIGTERM or SIGINT. */
 export async function main(argv: string[]): Promise<number> {
@@ -34,6 +36,7 @@ export async function main(argv: string[]): Promise<number> {
       'fail-every': { type: 'string', default: '0' },
       'fail-status': { type: 'string', default: '503' },
       'delay-ms': { type: 'string', default: '0' },
+      httpbin: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -52,6 +55,7 @@ export async function main(argv: string[]): Promise<number> {
     version: values.version,
     ...(values.name === undefined ? {} : { name: values.name }),
     behaviour,
+    httpbin: values.httpbin === true,
   });
   const bound = await echo.listen({
     host: values.host,

@@ -29,8 +29,18 @@ export interface TunnelContext {
   readonly target: ServiceTarget;
   /** The source workload's IP: the tunnel's `forwarded: for=`, else its peer address. */
   readonly sourceAddress: string;
-  /** The identity in the tunnel's client certificate. */
-  readonly sourceIdentity: Identity;
+  /** The identity in the tunnel's client certificate; none for a client outside the mesh. */
+  readonly sourceIdentity: Identity | undefined;
+  /**
+   * An ingress gateway's connection: the routes of each request are looked up by its Host
+   * (`authority`) rather than by the tunnel's VIP.
+   */
+  readonly targetFor?: (authority: string) => ServiceTarget;
+  /**
+   * How the client connected, at an ingress gateway (its edge): redirects keep it and
+   * upstream requests carry it as `x-forwarded-proto`, replacing what the client sent.
+   */
+  readonly scheme?: 'http' | 'https';
 }
 
 export interface HandlerContext {
@@ -57,7 +67,10 @@ export async function handleRequest(
   const started = performance.now();
   // Each request takes the routes current now, as Envoy applies a push to the next request
   // on an open connection; the tunnel only fixes which service and port it is for.
-  const current = context.state.target(tunnel.destination.address, tunnel.destination.port);
+  const current =
+    tunnel.targetFor === undefined
+      ? context.state.target(tunnel.destination.address, tunnel.destination.port)
+      : tunnel.targetFor(downstream.authority);
   const target = current ?? tunnel.target;
   const { service, port } = target;
   const record: RequestRecord = {
@@ -169,7 +182,12 @@ async function route(
       return;
     }
     case 'redirect': {
-      const location = redirectLocation(action.redirect, request, 'http', matched.match);
+      const location = redirectLocation(
+        action.redirect,
+        request,
+        tunnel.scheme ?? 'http',
+        matched.match,
+      );
       const headers: HeaderMap = { ...corsHeaders, location };
       applyHeaderOperations(headers, route.headers?.response);
       replyLocally(downstream, record, action.redirect.status, '', headers);
@@ -186,6 +204,7 @@ async function route(
         context,
         record,
         body,
+        scheme: tunnel.scheme,
       });
     }
   }
@@ -197,7 +216,17 @@ async function toDestination(
   matched: RouteMatchResult,
   destination: RouteDestination,
   corsHeaders: Readonly<Record<string, string>>,
-  { context, record, body }: { context: HandlerContext; record: RequestRecord; body?: RequestBody },
+  {
+    context,
+    record,
+    body,
+    scheme,
+  }: {
+    context: HandlerContext;
+    record: RequestRecord;
+    body?: RequestBody;
+    scheme: 'http' | 'https' | undefined;
+  },
 ): Promise<void> {
   const { route } = matched;
   record.cluster = destination.cluster;
@@ -209,7 +238,7 @@ async function toDestination(
     replyLocally(downstream, record, 503, '');
     return;
   }
-  const upstream = upstreamRequest(downstream, route, destination, matched);
+  const upstream = upstreamRequest(downstream, route, destination, matched, scheme);
   const hash = hashKeyFor(cluster.cluster.policy.loadBalancer, request);
   for (const copy of route.mirrors ?? []) {
     const target = context.state.cluster(copy.cluster);
@@ -244,6 +273,7 @@ function upstreamRequest(
   route: HttpRoute,
   destination: RouteDestination,
   matched: RouteMatchResult,
+  scheme: 'http' | 'https' | undefined,
 ): { method: string; path: string; headers: HeaderMap } {
   const headers = copyHeaders(downstream.headers);
   // Envoy applies the weighted cluster's operations, then the route's. The authority is the
@@ -253,7 +283,7 @@ function upstreamRequest(
   applyHeaderOperations(headers, route.headers?.request);
   const authority = route.rewrite?.authority ?? destination.authority ?? downstream.authority;
   headers.host = authority;
-  headers['x-forwarded-proto'] ??= 'http';
+  headers['x-forwarded-proto'] = scheme ?? headers['x-forwarded-proto'] ?? 'http';
   headers['x-request-id'] ??= randomUUID();
   if (downstream.hasBody && headers['content-length'] === undefined)
     headers['transfer-encoding'] = 'chunked';

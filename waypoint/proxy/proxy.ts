@@ -145,7 +145,16 @@ export class WaypointProxy {
       sourceAddress: sourceAddressOf(request),
       sourceIdentity: request.peerIdentity,
     };
-    const stream = request.accept();
+    this.serve(request.accept(), tunnel);
+  }
+
+  /**
+   * Serves one accepted byte stream for `tunnel`: TCP for a TCP port, else HTTP/1.1 or h2c by
+   * its first bytes. The HBONE listener's tunnels come here, and an ingress gateway's
+   * connections (plain or after TLS termination).
+   */
+  serve(stream: Duplex, tunnel: TunnelContext): void {
+    const { target } = tunnel;
     if (target.port.protocol === 'tcp') {
       void forwardTcp(stream, tunnel, this.#tcp);
       return;

@@ -16,7 +16,7 @@ export interface RequestRecord {
   readonly authority: string;
   readonly sourceAddress: string;
   /** The identity of the tunnel the request came through: the source workload's. */
-  readonly sourceIdentity: Identity;
+  readonly sourceIdentity: Identity | undefined;
   /** The matched route's origin, e.g. `VirtualService demo/reviews http[0]`. */
   route?: string;
   cluster?: string;

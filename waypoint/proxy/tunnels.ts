@@ -51,7 +51,7 @@ export class MeshTunnels implements TunnelFactory {
       peer,
       // The control plane names each endpoint's SPIFFE id; api/waypoint validated it.
       peerIdentities: [endpoint.identity as Identity],
-      authority: formatAuthority(endpoint),
+      authority: endpoint.authority ?? formatAuthority(endpoint),
       ...(options.forwardedFor === undefined
         ? {}
         : { headers: { forwarded: `for="${forwardedFor(options.forwardedFor)}"` } }),
