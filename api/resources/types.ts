@@ -54,6 +54,7 @@ export type ResourceType =
   | 'WorkloadEntry'
   | 'PeerAuthentication'
   | 'AuthorizationPolicy'
+  | 'RequestAuthentication'
   | 'KubernetesGateway'
   | 'HTTPRoute';
 
