@@ -11,6 +11,7 @@ import {
 import type { Duplex } from 'node:stream';
 import type { HboneRequest } from '../../core/hbone/server.js';
 import type { Logger } from '../../core/telemetry/log.js';
+import { JwksCache } from '../authn/jwks-cache.js';
 import type { WaypointState } from '../state.js';
 import { http1Downstream, http2Downstream } from './downstream.js';
 import { handleRequest, type HandlerContext, type TunnelContext } from './handler.js';
@@ -75,6 +76,7 @@ export class WaypointProxy {
       random,
       logger: options.logger,
       onRequestDone: options.onRequestDone ?? (() => undefined),
+      jwks: new JwksCache({ logger: options.logger }),
     };
     this.#http1 = createHttp1Server({ requestTimeout: 0 }, (req, res) => {
       const socket = req.socket as unknown as TunnelSocket;
