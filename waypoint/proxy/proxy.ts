@@ -97,8 +97,13 @@ export class WaypointProxy {
     // Node's own handler writes its 400 and then destroys the socket with the parse error,
     // which resets the tunnel right behind the reply and loses it. Like Envoy: answer 400,
     // then close cleanly.
-    this.#http1.on('clientError', (_err: Error, socket: Duplex) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+    this.#http1.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+      // Headers past Node's limit (16 KiB) get 431, as Envoy answers past its own.
+      const status =
+        err.code === 'HPE_HEADER_OVERFLOW'
+          ? '431 Request Header Fields Too Large'
+          : '400 Bad Request';
+      if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\n\r\n`);
       else socket.destroy();
     });
     this.#http2 = createHttp2Server();
