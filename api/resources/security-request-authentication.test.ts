@@ -19,7 +19,8 @@ t.test('Istio’s documented RequestAuthentication is accepted at v1 and v1beta1
     jwtRules: [
       {
         issuer: 'testing@secure.istio.io',
-        jwksUri: 'https://raw.githubusercontent.com/istio/istio/release-1.24/security/tools/jwt/samples/jwks.json',
+        jwksUri:
+          'https://raw.githubusercontent.com/istio/istio/release-1.24/security/tools/jwt/samples/jwks.json',
         audiences: ['app'],
         fromHeaders: [{ name: 'x-jwt-assertion', prefix: 'Bearer ' }],
         fromParams: ['token'],
@@ -38,7 +39,9 @@ t.test('Istio’s documented RequestAuthentication is accepted at v1 and v1beta1
 });
 
 t.test('bad jwt rules are refused at the field', async (t) => {
-  t.same(problems({ jwtRules: [{ issuer: '' }] }), [['spec.jwtRules[0].issuer', 'must not be empty']]);
+  t.same(problems({ jwtRules: [{ issuer: '' }] }), [
+    ['spec.jwtRules[0].issuer', 'must not be empty'],
+  ]);
   t.match(problems({ jwtRules: [{ issuer: 'a', jwksUri: 'ftp://keys' }] }), [
     ['spec.jwtRules[0].jwksUri', /http or https/],
   ]);
@@ -48,5 +51,7 @@ t.test('bad jwt rules are refused at the field', async (t) => {
   t.match(problems({ jwtRules: [{ issuer: 'a' }, { issuer: 'a' }] }), [
     ['spec.jwtRules[1].issuer', /duplicates issuer/],
   ]);
-  t.match(problems({ selector: {}, targetRefs: [{ kind: 'Service', name: 'x' }] }), [[/targetRefs|selector|spec/, /.+/]]);
+  t.match(problems({ selector: {}, targetRefs: [{ kind: 'Service', name: 'x' }] }), [
+    [/targetRefs|selector|spec/, /.+/],
+  ]);
 });

@@ -53,32 +53,31 @@ function jwksProblem(value: string): string | undefined {
   return Array.isArray(keys) ? undefined : 'must be a JSON Web Key Set: an object with "keys"';
 }
 
-export const jwtRule = s
-  .object({
-    issuer: s.string({ minLength: 1 }),
-    audiences: s.array(s.string({ minLength: 1 })).optional(),
-    jwksUri: s
-      .string()
-      .check((value, ctx) => {
-        const problem = uriProblem(value);
-        if (problem !== undefined) ctx.issue('', problem);
-      }, 'An http or https URI.')
-      .optional(),
-    jwks: s
-      .string()
-      .check((value, ctx) => {
-        const problem = jwksProblem(value);
-        if (problem !== undefined) ctx.issue('', problem);
-      }, 'A JSON Web Key Set.')
-      .optional(),
-    fromHeaders: s.array(jwtHeader).optional(),
-    fromParams: s.array(s.string({ minLength: 1 })).optional(),
-    fromCookies: s.array(s.string({ minLength: 1 })).optional(),
-    outputPayloadToHeader: s.string().optional(),
-    forwardOriginalToken: s.boolean().optional(),
-    outputClaimToHeaders: s.array(claimToHeader).optional(),
-    timeout: s.duration().optional(),
-  });
+export const jwtRule = s.object({
+  issuer: s.string({ minLength: 1 }),
+  audiences: s.array(s.string({ minLength: 1 })).optional(),
+  jwksUri: s
+    .string()
+    .check((value, ctx) => {
+      const problem = uriProblem(value);
+      if (problem !== undefined) ctx.issue('', problem);
+    }, 'An http or https URI.')
+    .optional(),
+  jwks: s
+    .string()
+    .check((value, ctx) => {
+      const problem = jwksProblem(value);
+      if (problem !== undefined) ctx.issue('', problem);
+    }, 'A JSON Web Key Set.')
+    .optional(),
+  fromHeaders: s.array(jwtHeader).optional(),
+  fromParams: s.array(s.string({ minLength: 1 })).optional(),
+  fromCookies: s.array(s.string({ minLength: 1 })).optional(),
+  outputPayloadToHeader: s.string().optional(),
+  forwardOriginalToken: s.boolean().optional(),
+  outputClaimToHeaders: s.array(claimToHeader).optional(),
+  timeout: s.duration().optional(),
+});
 export type JwtRule = Infer<typeof jwtRule>;
 
 export const requestAuthenticationSpec = s

@@ -16,12 +16,27 @@ const toWaypoint = `  targetRefs: [{ kind: Gateway, group: gateway.networking.k8
 const allowAll = `  rules: [{}]`;
 
 const policiesOf = (...docs: string[]) =>
-  (configOf(compile(service('reviews'), service('ratings', undefined, '10.96.0.11'), ...docs), 'reviews').policies ?? []).map((p) => p.name);
+  (
+    configOf(
+      compile(service('reviews'), service('ratings', undefined, '10.96.0.11'), ...docs),
+      'reviews',
+    ).policies ?? []
+  ).map((p) => p.name);
 
 t.test('a policy on the waypoint Gateway applies to every service through it', async (t) => {
-  const compiled = compile(service('reviews'), service('ratings', undefined, '10.96.0.11'), policy('gw', `${toWaypoint}\n${allowAll}`));
-  t.same(configOf(compiled, 'reviews').policies?.map((p) => p.name), ['shop/gw']);
-  t.same(configOf(compiled, 'ratings').policies?.map((p) => p.name), ['shop/gw']);
+  const compiled = compile(
+    service('reviews'),
+    service('ratings', undefined, '10.96.0.11'),
+    policy('gw', `${toWaypoint}\n${allowAll}`),
+  );
+  t.same(
+    configOf(compiled, 'reviews').policies?.map((p) => p.name),
+    ['shop/gw'],
+  );
+  t.same(
+    configOf(compiled, 'ratings').policies?.map((p) => p.name),
+    ['shop/gw'],
+  );
 });
 
 t.test('a policy on a Service applies to that service only', async (t) => {
@@ -30,39 +45,71 @@ t.test('a policy on a Service applies to that service only', async (t) => {
     service('ratings', undefined, '10.96.0.11'),
     policy('svc', `  targetRefs: [{ kind: Service, group: "", name: reviews }]\n${allowAll}`),
   );
-  t.same(configOf(compiled, 'reviews').policies?.map((p) => p.name), ['shop/svc']);
+  t.same(
+    configOf(compiled, 'reviews').policies?.map((p) => p.name),
+    ['shop/svc'],
+  );
   t.equal(configOf(compiled, 'ratings').policies, undefined);
 });
 
 t.test('the singular targetRef binds too', async (t) => {
-  t.same(policiesOf(policy('one', `  targetRef: { kind: Service, group: "", name: reviews }\n${allowAll}`)), ['shop/one']);
+  t.same(
+    policiesOf(
+      policy('one', `  targetRef: { kind: Service, group: "", name: reviews }\n${allowAll}`),
+    ),
+    ['shop/one'],
+  );
 });
 
-t.test('selector and namespace-wide policies are the node tunnel’s, not the waypoint’s', async (t) => {
-  t.same(policiesOf(policy('sel', `  selector: { matchLabels: { app: reviews } }\n${allowAll}`)), []);
-  t.same(policiesOf(policy('ns', allowAll)), []);
-});
+t.test(
+  'selector and namespace-wide policies are the node tunnel’s, not the waypoint’s',
+  async (t) => {
+    t.same(
+      policiesOf(policy('sel', `  selector: { matchLabels: { app: reviews } }\n${allowAll}`)),
+      [],
+    );
+    t.same(policiesOf(policy('ns', allowAll)), []);
+  },
+);
 
 t.test('a Gateway in another namespace, or another waypoint, does not bind', async (t) => {
   t.same(policiesOf(policy('elsewhere', `${toWaypoint}\n${allowAll}`, 'other')), []);
   t.same(
-    policiesOf(policy('other-gw', `  targetRefs: [{ kind: Gateway, group: gateway.networking.k8s.io, name: other }]\n${allowAll}`)),
+    policiesOf(
+      policy(
+        'other-gw',
+        `  targetRefs: [{ kind: Gateway, group: gateway.networking.k8s.io, name: other }]\n${allowAll}`,
+      ),
+    ),
     [],
   );
 });
 
-t.test('the root namespace binds every waypoint through the istio-waypoint GatewayClass', async (t) => {
-  const mesh = policy(
-    'mesh',
-    `  targetRefs: [{ kind: GatewayClass, group: gateway.networking.k8s.io, name: istio-waypoint }]\n${allowAll}`,
-    'istio-system',
-  );
-  t.same(policiesOf(mesh), ['istio-system/mesh']);
-  t.same(policiesOf(mesh.replace('namespace: istio-system', 'namespace: shop')), []);
-});
+t.test(
+  'the root namespace binds every waypoint through the istio-waypoint GatewayClass',
+  async (t) => {
+    const mesh = policy(
+      'mesh',
+      `  targetRefs: [{ kind: GatewayClass, group: gateway.networking.k8s.io, name: istio-waypoint }]\n${allowAll}`,
+      'istio-system',
+    );
+    t.same(policiesOf(mesh), ['istio-system/mesh']);
+    t.same(policiesOf(mesh.replace('namespace: istio-system', 'namespace: shop')), []);
+  },
+);
 
 t.test('dry-run policies are left out', async (t) => {
-  t.same(policiesOf(policy('dry', `${toWaypoint}\n${allowAll}`, 'shop', `, annotations: { istio.io/dry-run: "true" }`)), []);
+  t.same(
+    policiesOf(
+      policy(
+        'dry',
+        `${toWaypoint}\n${allowAll}`,
+        'shop',
+        `, annotations: { istio.io/dry-run: "true" }`,
+      ),
+    ),
+    [],
+  );
 });
 
 t.test('rules keep Istio’s shape; service accounts become principal patterns', async (t) => {
@@ -101,16 +148,25 @@ t.test('rules keep Istio’s shape; service accounts become principal patterns',
   ]);
 });
 
-t.test('an attribute the waypoint cannot check drops an ALLOW rule and widens a DENY', async (t) => {
-  const when = `
+t.test(
+  'an attribute the waypoint cannot check drops an ALLOW rule and widens a DENY',
+  async (t) => {
+    const when = `
   rules:
   - to: [{ operation: { paths: [/admin] } }]
     when: [{ key: "experimental.envoy.filters.network.mysql_proxy[db.table]", values: [x] }]`;
-  const allow = configOf(compile(service('reviews'), policy('a', `${toWaypoint}\n  action: ALLOW${when}`)), 'reviews');
-  t.same(allow.policies?.[0]?.rules, []);
-  const deny = configOf(compile(service('reviews'), policy('d', `${toWaypoint}\n  action: DENY${when}`)), 'reviews');
-  t.same(deny.policies?.[0]?.rules, [{ to: [{ paths: ['/admin'] }] }]);
-});
+    const allow = configOf(
+      compile(service('reviews'), policy('a', `${toWaypoint}\n  action: ALLOW${when}`)),
+      'reviews',
+    );
+    t.same(allow.policies?.[0]?.rules, []);
+    const deny = configOf(
+      compile(service('reviews'), policy('d', `${toWaypoint}\n  action: DENY${when}`)),
+      'reviews',
+    );
+    t.same(deny.policies?.[0]?.rules, [{ to: [{ paths: ['/admin'] }] }]);
+  },
+);
 
 t.test('RequestAuthentication JWT rules bound the same way', async (t) => {
   const config = configOf(

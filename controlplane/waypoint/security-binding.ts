@@ -45,7 +45,9 @@ function refTargets(
         ref.name === waypoint.name
       );
     case 'GatewayClass':
-      return group === GATEWAY_GROUP && policyNamespace === rootNamespace && ref.name === WAYPOINT_CLASS;
+      return (
+        group === GATEWAY_GROUP && policyNamespace === rootNamespace && ref.name === WAYPOINT_CLASS
+      );
     case 'Service':
       return (
         (group === '' || group === 'core') &&

@@ -44,7 +44,11 @@ function nonEmpty<T>(list: readonly T[] | undefined): readonly T[] | undefined {
 }
 
 /** The list, or undefined when empty; `out` gets only the fields that are set. */
-function put<K extends string, T>(out: Partial<Record<K, readonly T[]>>, key: K, list?: readonly T[]) {
+function put<K extends string, T>(
+  out: Partial<Record<K, readonly T[]>>,
+  key: K,
+  list?: readonly T[],
+) {
   const kept = nonEmpty(list);
   if (kept !== undefined) out[key] = kept;
 }
@@ -69,7 +73,8 @@ function convertSource(source: SpecSource, namespace: string): PolicySource | un
   // The schema keeps serviceAccounts apart from principals, so they can take their place.
   const toPrincipals = (list: readonly string[] | undefined) =>
     list?.map((sa) => serviceAccountPrincipal(sa, namespace));
-  if (source.serviceAccounts !== undefined) put(out, 'principals', toPrincipals(source.serviceAccounts));
+  if (source.serviceAccounts !== undefined)
+    put(out, 'principals', toPrincipals(source.serviceAccounts));
   if (source.notServiceAccounts !== undefined)
     put(out, 'notPrincipals', toPrincipals(source.notServiceAccounts));
   for (const [field, target] of [
@@ -153,7 +158,11 @@ export function convertJwtRules(policy: RequestAuthenticationResource): JwtRule[
   return (policy.spec.jwtRules ?? []).map((rule) => {
     const out: {
       -readonly [K in keyof JwtRule]: JwtRule[K];
-    } = { policy: name, issuer: rule.issuer, forwardOriginalToken: rule.forwardOriginalToken ?? false };
+    } = {
+      policy: name,
+      issuer: rule.issuer,
+      forwardOriginalToken: rule.forwardOriginalToken ?? false,
+    };
     if ((rule.audiences?.length ?? 0) > 0) out.audiences = rule.audiences;
     if (rule.jwks !== undefined) out.jwks = rule.jwks;
     else if (rule.jwksUri !== undefined) out.jwksUri = rule.jwksUri;
@@ -161,7 +170,8 @@ export function convertJwtRules(policy: RequestAuthenticationResource): JwtRule[
     if ((rule.fromParams?.length ?? 0) > 0) out.fromParams = rule.fromParams;
     if (rule.outputPayloadToHeader !== undefined && rule.outputPayloadToHeader !== '')
       out.outputPayloadToHeader = rule.outputPayloadToHeader;
-    if ((rule.outputClaimToHeaders?.length ?? 0) > 0) out.outputClaimToHeaders = rule.outputClaimToHeaders;
+    if ((rule.outputClaimToHeaders?.length ?? 0) > 0)
+      out.outputClaimToHeaders = rule.outputClaimToHeaders;
     return out;
   });
 }

@@ -2,12 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type net from 'node:net';
 import t, { type Test } from 'tap';
-import {
-  jwksOf,
-  nowSeconds,
-  signingKey,
-  signToken,
-} from '../../waypoint/authn/testing/tokens.js';
+import { jwksOf, nowSeconds, signingKey, signToken } from '../../waypoint/authn/testing/tokens.js';
 import { startMesh } from '../support/mesh.js';
 import { connectIn, httpGetIn } from '../support/netns.js';
 import {
@@ -159,8 +154,10 @@ t.test('authorization at the node tunnel and the waypoint', async (t) => {
   ): Promise<void> => {
     await mesh.apply(file, documents.join('\n---\n'));
     const expected = names.sort();
-    await until(`${names.join(', ')} at the waypoint`, policyNames, (held) =>
-      held.length === expected.length && held.every((n, i) => n === expected[i]),
+    await until(
+      `${names.join(', ')} at the waypoint`,
+      policyNames,
+      (held) => held.length === expected.length && held.every((n, i) => n === expected[i]),
     );
     t.teardown(async () => {
       await mesh.remove(file);
@@ -190,7 +187,8 @@ t.test('authorization at the node tunnel and the waypoint', async (t) => {
     t.equal(viaWaypoint.reply?.version, 'v1');
     const direct = await until(
       'a direct connection refused',
-      () => attempt(() => askEcho(sleep, { address: echoPod.ip, port: TARGET_PORT }, { path: '/' })),
+      () =>
+        attempt(() => askEcho(sleep, { address: echoPod.ip, port: TARGET_PORT }, { path: '/' })),
       (a) => a.status !== 200,
     );
     t.equal(direct.status, 0, 'a direct connection to the pod is closed');
@@ -297,7 +295,11 @@ t.test('authorization at the node tunnel and the waypoint', async (t) => {
     for (const host of [HOST, HOST.toUpperCase(), `ECHO.${NAMESPACE}.svc.cluster.local:${PORT}`]) {
       t.equal((await ask(sleep, '/guarded', { headers: { host } })).status, 403, host);
     }
-    t.equal((await ask(sleep, '/guarded', { headers: { host: 'echo' } })).status, 200, 'short name');
+    t.equal(
+      (await ask(sleep, '/guarded', { headers: { host: 'echo' } })).status,
+      200,
+      'short name',
+    );
   });
 
   t.test('a JWT required for a path (RequestAuthentication + requestPrincipals)', async (t) => {
@@ -308,7 +310,11 @@ t.test('authorization at the node tunnel and the waypoint', async (t) => {
         yaml('RequestAuthentication', 'jwt', {
           targetRefs: toWaypoint,
           jwtRules: [
-            { issuer: ISSUER, jwksUri, outputClaimToHeaders: [{ header: 'x-jwt-sub', claim: 'sub' }] },
+            {
+              issuer: ISSUER,
+              jwksUri,
+              outputClaimToHeaders: [{ header: 'x-jwt-sub', claim: 'sub' }],
+            },
           ],
         }),
         yaml('AuthorizationPolicy', 'require-jwt', {
@@ -356,7 +362,11 @@ t.test('authorization at the node tunnel and the waypoint', async (t) => {
         'not-a-jwt',
         'Jwt is not in the form of Header.Payload.Signature with two dots and 3 sections',
       ],
-      ['other issuer', signToken(keys.rsa, { ...claims, iss: 'https://other' }), 'Jwt issuer is not configured'],
+      [
+        'other issuer',
+        signToken(keys.rsa, { ...claims, iss: 'https://other' }),
+        'Jwt issuer is not configured',
+      ],
     ];
     for (const [what, token, body] of refused) {
       const answer = await ask(sleep, '/secure', bearer(token));
@@ -383,7 +393,11 @@ t.test('authorization at the node tunnel and the waypoint', async (t) => {
 
   t.test('an invalid policy is rejected alone; the last good config keeps serving', async (t) => {
     const deny = (rules: unknown[]) =>
-      yaml('AuthorizationPolicy', 'deny-blocked', { targetRefs: toWaypoint, action: 'DENY', rules });
+      yaml('AuthorizationPolicy', 'deny-blocked', {
+        targetRefs: toWaypoint,
+        action: 'DENY',
+        rules,
+      });
     await withPolicies(
       t,
       'deny-blocked.yaml',

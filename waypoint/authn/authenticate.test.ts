@@ -10,13 +10,26 @@ import { JWT_FAILURE } from './verify.js';
 
 const ISSUER = 'https://issuer.example';
 const key = signingKey('RS256', 'k1');
-const rule: JwtRule = { policy: 'demo/jwt', issuer: ISSUER, jwks: jwksOf(key), forwardOriginalToken: false };
+const rule: JwtRule = {
+  policy: 'demo/jwt',
+  issuer: ISSUER,
+  jwks: jwksOf(key),
+  forwardOriginalToken: false,
+};
 const cache = new JwksCache({ logger: silentLogger() });
 const keysFor = (r: JwtRule) => cache.keys(r);
-const token = signToken(key, { iss: ISSUER, sub: 'alice', exp: nowSeconds() + 600, team: { name: 'mesh' } });
+const token = signToken(key, {
+  iss: ISSUER,
+  sub: 'alice',
+  exp: nowSeconds() + 600,
+  team: { name: 'mesh' },
+});
 
-const run = (rules: JwtRule[], headers: Record<string, string | string[] | undefined>, query = '') =>
-  authenticate(rules, headers, query, keysFor, nowSeconds());
+const run = (
+  rules: JwtRule[],
+  headers: Record<string, string | string[] | undefined>,
+  query = '',
+) => authenticate(rules, headers, query, keysFor, nowSeconds());
 
 t.test('no token passes anonymously', async (t) => {
   t.same(await run([rule], {}), { kind: 'anonymous' });
@@ -92,10 +105,21 @@ t.test('keys come from jwksUri, fetched once and cached', async (t) => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.teardown(() => server.close());
   const { port } = server.address() as AddressInfo;
-  const remote: JwtRule = { policy: 'demo/jwt', issuer: ISSUER, jwksUri: `http://127.0.0.1:${port}/jwks`, forwardOriginalToken: false };
+  const remote: JwtRule = {
+    policy: 'demo/jwt',
+    issuer: ISSUER,
+    jwksUri: `http://127.0.0.1:${port}/jwks`,
+    forwardOriginalToken: false,
+  };
   const remoteCache = new JwksCache({ logger: silentLogger() });
   for (let i = 0; i < 3; i++) {
-    const result = await authenticate([remote], { authorization: `Bearer ${token}` }, '', (r) => remoteCache.keys(r), nowSeconds());
+    const result = await authenticate(
+      [remote],
+      { authorization: `Bearer ${token}` },
+      '',
+      (r) => remoteCache.keys(r),
+      nowSeconds(),
+    );
     t.equal(result.kind, 'verified');
   }
   t.equal(served, 1);
@@ -110,9 +134,20 @@ t.test('an unreachable jwksUri fails the request, and is not asked again at once
       return Promise.reject(new Error('refused'));
     },
   });
-  const remote: JwtRule = { policy: 'demo/jwt', issuer: ISSUER, jwksUri: 'http://192.0.2.1/jwks', forwardOriginalToken: false };
+  const remote: JwtRule = {
+    policy: 'demo/jwt',
+    issuer: ISSUER,
+    jwksUri: 'http://192.0.2.1/jwks',
+    forwardOriginalToken: false,
+  };
   for (let i = 0; i < 2; i++) {
-    const result = await authenticate([remote], { authorization: `Bearer ${token}` }, '', (r) => failing.keys(r), nowSeconds());
+    const result = await authenticate(
+      [remote],
+      { authorization: `Bearer ${token}` },
+      '',
+      (r) => failing.keys(r),
+      nowSeconds(),
+    );
     t.same(result, { kind: 'failed', message: JWT_FAILURE.jwksFetchFails });
   }
   t.equal(asked, 1);

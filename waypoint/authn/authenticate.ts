@@ -85,7 +85,10 @@ function claimText(claims: Readonly<Record<string, unknown>>, name: string): str
   if (value === undefined && name.includes('.')) {
     value = claims;
     for (const part of name.split('.')) {
-      value = value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[part] : undefined;
+      value =
+        value !== null && typeof value === 'object'
+          ? (value as Record<string, unknown>)[part]
+          : undefined;
     }
   }
   if (typeof value === 'string') return value;

@@ -64,7 +64,10 @@ export class JwksCache {
       try {
         this.#inline.set(text, parseJwks(text, `RequestAuthentication ${rule.policy}`));
       } catch (err) {
-        this.#logger.warn({ err, policy: rule.policy, issuer: rule.issuer }, 'inline jwks unusable');
+        this.#logger.warn(
+          { err, policy: rule.policy, issuer: rule.issuer },
+          'inline jwks unusable',
+        );
         this.#inline.set(text, undefined);
       }
     }

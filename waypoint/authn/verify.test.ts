@@ -82,7 +82,10 @@ t.test('malformed tokens are refused with Envoy texts', async (t) => {
   t.equal(decodeJwt('a.b.c.d'), JWT_FAILURE.badFormat);
   t.equal(decodeJwt('###.e30.sig'), JWT_FAILURE.headerBadBase64);
   t.equal(decodeJwt('bm90anNvbg.e30.sig'), JWT_FAILURE.headerBadJson);
-  t.equal(decodeJwt(`${Buffer.from('{}').toString('base64url')}.e30.sig`), JWT_FAILURE.headerBadAlg);
+  t.equal(
+    decodeJwt(`${Buffer.from('{}').toString('base64url')}.e30.sig`),
+    JWT_FAILURE.headerBadAlg,
+  );
   const head = Buffer.from('{"alg":"RS256"}').toString('base64url');
   t.equal(decodeJwt(`${head}.bm90anNvbg.sig`), JWT_FAILURE.payloadBadJson);
   t.equal(decodeJwt(`${head}.e30.s!g`), JWT_FAILURE.signatureBadBase64);

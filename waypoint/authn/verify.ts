@@ -110,7 +110,9 @@ const ALGORITHMS: Readonly<Record<string, Algorithm>> = {
 
 function keyFits(key: KeyObject, algorithm: Algorithm): boolean {
   if (algorithm.kind === 'EC')
-    return key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === algorithm.curve;
+    return (
+      key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === algorithm.curve
+    );
   return key.asymmetricKeyType === 'rsa';
 }
 
@@ -132,7 +134,12 @@ function signatureValid(token: DecodedJwt, algorithm: Algorithm, key: KeyObject)
           token.signature,
         );
       case 'EC':
-        return verifySignature(algorithm.hash, data, { key, dsaEncoding: 'ieee-p1363' }, token.signature);
+        return verifySignature(
+          algorithm.hash,
+          data,
+          { key, dsaEncoding: 'ieee-p1363' },
+          token.signature,
+        );
     }
   } catch {
     return false;

@@ -20,8 +20,7 @@ function claimValues(claims: Readonly<Record<string, unknown>>, path: readonly s
   }
   if (typeof current === 'string') return [current];
   if (typeof current === 'number' || typeof current === 'boolean') return [String(current)];
-  if (Array.isArray(current))
-    return current.filter((v): v is string => typeof v === 'string');
+  if (Array.isArray(current)) return current.filter((v): v is string => typeof v === 'string');
   return undefined;
 }
 

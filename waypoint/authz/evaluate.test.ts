@@ -78,7 +78,12 @@ t.test('ALLOW GET from one service account: DELETE and other accounts are denied
 
 t.test('an unknown peer identity is never let in by identity rules', async (t) => {
   const unknown = request({
-    peer: { principal: undefined, namespace: undefined, trustDomain: undefined, sourceIp: undefined },
+    peer: {
+      principal: undefined,
+      namespace: undefined,
+      trustDomain: undefined,
+      sourceIp: undefined,
+    },
   });
   t.equal(allowed([policy('ALLOW', [{ from: [{ principals: ['*'] }] }])], unknown), false);
   t.equal(allowed([policy('ALLOW', [{ from: [{ namespaces: ['demo'] }] }])], unknown), false);
@@ -98,10 +103,18 @@ t.test('source fields: namespaces, ip blocks and their negations', async (t) => 
 t.test('requestPrincipals need a verified JWT', async (t) => {
   const policies = [policy('ALLOW', [{ from: [{ requestPrincipals: ['*'] }] }])];
   t.equal(allowed(policies), false, 'no token');
-  const jwt = { principal: 'https://issuer/alice', audiences: [], presenter: undefined, claims: {} };
+  const jwt = {
+    principal: 'https://issuer/alice',
+    audiences: [],
+    presenter: undefined,
+    claims: {},
+  };
   t.equal(allowed(policies, request({ jwt })), true);
   t.equal(
-    allowed([policy('ALLOW', [{ from: [{ requestPrincipals: ['https://issuer/bob'] }] }])], request({ jwt })),
+    allowed(
+      [policy('ALLOW', [{ from: [{ requestPrincipals: ['https://issuer/bob'] }] }])],
+      request({ jwt }),
+    ),
     false,
   );
   t.equal(
@@ -151,7 +164,10 @@ t.test('paths: exact, prefix, suffix, presence and templates', async (t) => {
   t.equal(on(['/files/{**}'], '/other/a'), false);
   t.equal(on(['/admin'], '/ADMIN'), false, 'case matters');
   t.equal(
-    allowed([policy('ALLOW', [{ to: [{ notPaths: ['/admin*'] }] }])], request({ path: '/admin/x' })),
+    allowed(
+      [policy('ALLOW', [{ to: [{ notPaths: ['/admin*'] }] }])],
+      request({ path: '/admin/x' }),
+    ),
     false,
   );
 });

@@ -21,11 +21,23 @@ export function signingKey(alg: SigningKey['alg'], kid: string): SigningKey {
 /** The JWKS text publishing these keys. */
 export function jwksOf(...keys: SigningKey[]): string {
   return JSON.stringify({
-    keys: keys.map((k) => ({ ...k.publicKey.export({ format: 'jwk' }), kid: k.kid, alg: k.alg, use: 'sig' })),
+    keys: keys.map((k) => ({
+      ...k.publicKey.export({ format: 'jwk' }),
+      kid: k.kid,
+      alg: k.alg,
+      use: 'sig',
+    })),
   });
 }
 
-const HASH = { RS256: 'sha256', RS384: 'sha384', RS512: 'sha512', PS256: 'sha256', ES256: 'sha256', ES384: 'sha384' } as const;
+const HASH = {
+  RS256: 'sha256',
+  RS384: 'sha384',
+  RS512: 'sha512',
+  PS256: 'sha256',
+  ES256: 'sha256',
+  ES384: 'sha384',
+} as const;
 
 /** A signed token; `header` overrides go into the JOSE header (e.g. a different `kid`). */
 export function signToken(
@@ -33,7 +45,9 @@ export function signToken(
   claims: Record<string, unknown>,
   header: Record<string, unknown> = {},
 ): string {
-  const head = Buffer.from(JSON.stringify({ alg: key.alg, typ: 'JWT', kid: key.kid, ...header })).toString('base64url');
+  const head = Buffer.from(
+    JSON.stringify({ alg: key.alg, typ: 'JWT', kid: key.kid, ...header }),
+  ).toString('base64url');
   const body = Buffer.from(JSON.stringify(claims)).toString('base64url');
   const input = Buffer.from(`${head}.${body}`);
   const signature = key.alg.startsWith('ES')
