@@ -93,6 +93,11 @@ function valueMatches(key: string, pattern: string, r: RequestAttributes): boole
   return false;
 }
 
+/** Keys only an HTTP request has: headers and the request's JWT. */
+export function isHttpCondition(condition: PolicyCondition): boolean {
+  return condition.key.startsWith('request.');
+}
+
 export function conditionMatches(condition: PolicyCondition, r: RequestAttributes): boolean {
   const { key, values, notValues } = condition;
   if (values !== undefined && values.length > 0) {

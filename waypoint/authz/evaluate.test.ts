@@ -2,7 +2,7 @@ import t from 'tap';
 import type { PolicyRule, WaypointPolicy } from '../../api/waypoint/config.js';
 import { canonicalIpBytes } from '../../core/net/ip.js';
 import type { RequestAttributes } from './attributes.js';
-import { authorize } from './evaluate.js';
+import { authorize, authorizeConnection } from './evaluate.js';
 
 function request(overrides: Partial<RequestAttributes> = {}): RequestAttributes {
   return {
@@ -182,3 +182,32 @@ t.test('from, to and when must all match; entries within a list are alternatives
   t.equal(allowed([policy('ALLOW', [rule])], request({ headers: { 'x-user': 'bob' } })), false);
   t.equal(allowed([policy('ALLOW', [rule])]), false, 'a missing header matches no value');
 });
+
+t.test(
+  'a TCP connection: ALLOW rules with HTTP fields never match, DENY ignores them',
+  async (t) => {
+    const { peer, destinationIp, destinationPort } = request();
+    const connection = { peer, destinationIp, destinationPort };
+    const allowedTcp = (policies: WaypointPolicy[]) =>
+      authorizeConnection(policies, connection).allowed;
+    t.equal(allowedTcp([]), true);
+    t.equal(allowedTcp([policy('ALLOW', [{ to: [{ methods: ['GET'] }] }])]), false);
+    t.equal(allowedTcp([policy('ALLOW', [{ from: [{ namespaces: ['demo'] }] }])]), true);
+    t.equal(
+      allowedTcp([
+        policy('ALLOW', [{ from: [{ namespaces: ['demo'] }], to: [{ paths: ['/x'] }] }]),
+      ]),
+      false,
+    );
+    t.equal(allowedTcp([policy('DENY', [{ to: [{ paths: ['/admin'] }] }])]), false, 'denies more');
+    t.equal(allowedTcp([policy('DENY', [{ to: [{ ports: [80], paths: ['/a'] }] }])]), true);
+    t.equal(
+      allowedTcp([policy('DENY', [{ when: [{ key: 'request.headers[x]', values: ['y'] }] }])]),
+      false,
+    );
+    t.equal(
+      allowedTcp([policy('DENY', [{ when: [{ key: 'source.namespace', values: ['other'] }] }])]),
+      true,
+    );
+  },
+);

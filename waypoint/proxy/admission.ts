@@ -2,7 +2,8 @@
  * What happens to a request before routing, in the order of Istio's waypoint filter chain:
  * path normalization (the HTTP connection manager), then jwt_authn (RequestAuthentication),
  * then RBAC (AuthorizationPolicy). Answers 400 for a path that cannot be normalized, 401
- * with Envoy's jwt_authn text for a bad token, 403 `RBAC: access denied` for a denial.
+ * with Envoy's jwt_authn text for a bad token, 403 `RBAC: access denied` for a denial. A
+ * tunnel that carries no HTTP is authorized once, when it starts.
  */
 import type { WaypointService } from '../../api/waypoint/config.js';
 import { canonicalIpBytes } from '../../core/net/ip.js';
@@ -11,7 +12,7 @@ import type { Logger } from '../../core/telemetry/log.js';
 import { authenticate, type Authentication } from '../authn/authenticate.js';
 import type { JwksCache } from '../authn/jwks-cache.js';
 import type { PeerAttributes } from '../authz/attributes.js';
-import { authorize } from '../authz/evaluate.js';
+import { authorize, authorizeConnection } from '../authz/evaluate.js';
 import { normalizePath } from '../authz/normalize-path.js';
 import type { Downstream } from './downstream.js';
 import type { TunnelContext } from './handler.js';
@@ -113,4 +114,29 @@ export async function admitRequest(
   );
   replyLocally(downstream, record, 403, RBAC_DENIED);
   return undefined;
+}
+
+/**
+ * Authorizes a tunnel that carries no HTTP (a TCP port, or a sniffed port that held no
+ * HTTP); false when the connection must be closed, as Envoy's network RBAC filter does.
+ */
+export function admitConnection(tunnel: TunnelContext, logger: Logger): boolean {
+  const policies = tunnel.target.service.policies ?? [];
+  if (policies.length === 0) return true;
+  const decision = authorizeConnection(policies, {
+    peer: peerOf(tunnel),
+    destinationIp: canonicalIpBytes(tunnel.destination.address),
+    destinationPort: tunnel.destination.port,
+  });
+  if (!decision.allowed) {
+    logger.debug(
+      {
+        service: `${tunnel.target.service.namespace}/${tunnel.target.service.hostname}`,
+        identity: tunnel.sourceIdentity,
+        policy: decision.policy ?? 'none',
+      },
+      'connection denied by policy',
+    );
+  }
+  return decision.allowed;
 }
