@@ -203,3 +203,26 @@ spec:
     },
   ]);
 });
+
+t.test('a policy on a ServiceEntry applies to its hosts at the waypoint', async (t) => {
+  const compiled = compile(
+    `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: external, namespace: shop }
+spec:
+  hosts: [api.example.com]
+  addresses: [240.0.0.1]
+  ports: [{ number: 80, name: http, protocol: HTTP }]
+  resolution: STATIC
+  endpoints: [{ address: 10.2.0.1 }]`,
+    policy(
+      'se',
+      `  targetRefs: [{ kind: ServiceEntry, group: networking.istio.io, name: external }]\n${allowAll}`,
+    ),
+  );
+  const config = compiled.services.get('shop/api.example.com');
+  t.same(
+    config?.policies?.map((p) => p.name),
+    ['shop/se'],
+  );
+});

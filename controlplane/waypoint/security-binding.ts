@@ -15,12 +15,12 @@ import type {
   RequestAuthenticationResource,
 } from '../../api/resources/index.js';
 import { WAYPOINT_CLASS } from '../../api/resources/index.js';
+import { DRY_RUN_ANNOTATION, isDryRun } from '../ambient/authorization.js';
 import type { MeshService } from '../model/services.js';
 import type { Waypoint } from '../model/waypoints.js';
 
 const GATEWAY_GROUP = 'gateway.networking.k8s.io';
 const ISTIO_NETWORKING_GROUP = 'networking.istio.io';
-const DRY_RUN_ANNOTATION = 'istio.io/dry-run';
 
 type Bindable = AuthorizationPolicyResource | RequestAuthenticationResource;
 
@@ -78,8 +78,7 @@ export function bindsAtWaypoint(
   return refsOf(policy).some((ref) => refTargets(ref, namespace, service, waypoint, rootNamespace));
 }
 
-/** Go's strconv.ParseBool, which Istio uses for the annotation; anything else is false. */
-export function isDryRun(policy: AuthorizationPolicyResource): boolean {
-  const value = policy.metadata.annotations?.[DRY_RUN_ANNOTATION];
-  return value !== undefined && ['1', 't', 'T', 'TRUE', 'true', 'True'].includes(value);
+/** Dry-run policies only log in Istio; Ambit's waypoint has no shadow evaluation. */
+export function isDryRunPolicy(policy: AuthorizationPolicyResource): boolean {
+  return isDryRun(policy.metadata.annotations?.[DRY_RUN_ANNOTATION]);
 }

@@ -24,7 +24,7 @@ import type {
 import type { MeshModel } from '../model/mesh-model.js';
 import type { MeshService } from '../model/services.js';
 import type { Waypoint } from '../model/waypoints.js';
-import { bindsAtWaypoint, isDryRun } from './security-binding.js';
+import { bindsAtWaypoint, isDryRunPolicy } from './security-binding.js';
 
 type PolicySpec = AuthorizationPolicyResource['spec'];
 type SpecRule = NonNullable<PolicySpec['rules']>[number];
@@ -184,7 +184,7 @@ export function securityFor(
   rootNamespace: string,
 ): { policies?: WaypointPolicy[]; jwtRules?: JwtRule[] } {
   const policies = model.authorizationPolicies
-    .filter((p) => !isDryRun(p) && bindsAtWaypoint(p, service, waypoint, rootNamespace))
+    .filter((p) => !isDryRunPolicy(p) && bindsAtWaypoint(p, service, waypoint, rootNamespace))
     .map(convertPolicy);
   const jwtRules = model.requestAuthentications
     .filter((p) => bindsAtWaypoint(p, service, waypoint, rootNamespace))

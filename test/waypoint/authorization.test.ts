@@ -26,6 +26,8 @@ import { metricSum, waitEnrolled } from '../support/ztunnel.js';
 
 const NAMESPACE = 'authz';
 const PORT = 9080;
+/** The same echo as plain TCP: the waypoint forwards bytes and sees no HTTP. */
+const TCP_PORT = 9090;
 const TARGET_PORT = 8080;
 const HOST = `echo.${NAMESPACE}.svc.cluster.local`;
 const ISSUER = 'https://issuer.authz.test';
@@ -99,7 +101,10 @@ t.test('authorization at the node tunnel and the waypoint', async (t) => {
     namespace: NAMESPACE,
     name: 'echo',
     selector: { app: 'echo' },
-    ports: [{ name: 'http', port: PORT, targetPort: TARGET_PORT }],
+    ports: [
+      { name: 'http', port: PORT, targetPort: TARGET_PORT },
+      { name: 'tcp', port: TCP_PORT, targetPort: TARGET_PORT },
+    ],
   });
   await serveEcho(t, echoPod, { port: TARGET_PORT, version: 'v1' });
   await serveEcho(t, l4Pod, { port: TARGET_PORT, version: 'l4' });
@@ -379,6 +384,45 @@ t.test('authorization at the node tunnel and the waypoint', async (t) => {
       'an invalid token is refused where none is required, as in Istio',
     );
     t.ok(jwksServed >= 1, 'the keys were fetched from jwksUri');
+  });
+
+  t.test('a TCP port: ALLOW rules with HTTP fields never match, others do', async (t) => {
+    await withPolicies(
+      t,
+      'tcp.yaml',
+      [
+        yaml('AuthorizationPolicy', 'sleep-get', {
+          targetRefs: toWaypoint,
+          action: 'ALLOW',
+          rules: [
+            {
+              from: [{ source: { principals: [`cluster.local/ns/${NAMESPACE}/sa/sleep`] } }],
+              to: [{ operation: { methods: ['GET'] } }],
+            },
+          ],
+        }),
+        yaml('AuthorizationPolicy', 'other-tcp', {
+          targetRefs: toWaypoint,
+          action: 'ALLOW',
+          rules: [
+            {
+              from: [{ source: { principals: [`cluster.local/ns/${NAMESPACE}/sa/other`] } }],
+              to: [{ operation: { ports: [String(TCP_PORT)] } }],
+            },
+          ],
+        }),
+      ],
+      [`${NAMESPACE}/other-tcp`, `${NAMESPACE}/sleep-get`],
+    );
+    const overTcp = async (from: { netnsPath: string }) =>
+      rawExchange(
+        await connectIn(from.netnsPath, { address: echo.clusterIP, port: TCP_PORT }),
+        `GET / HTTP/1.1\r\nHost: ${HOST}\r\nconnection: close\r\n\r\n`,
+      );
+    t.match(await overTcp(other), /^HTTP\/1\.1 200 /, 'other over TCP: allowed by port');
+    t.equal(await overTcp(sleep), '', 'sleep over TCP: the GET rule cannot match, closed');
+    t.equal((await ask(sleep, '/')).status, 200, 'sleep over HTTP: GET allowed');
+    t.equal((await ask(other, '/')).status, 403, 'other over HTTP on 9080: no rule');
   });
 
   t.test('oversized headers get 431 and the waypoint keeps serving', async (t) => {
