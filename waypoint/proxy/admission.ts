@@ -64,7 +64,8 @@ export async function admitRequest(
 ): Promise<string | undefined> {
   const normalized = normalizePath(downstream.path);
   if (!normalized.ok) {
-    replyLocally(downstream, record, 400, 'Bad Request');
+    // Envoy's reply to a path it cannot normalize: 400 without a body.
+    replyLocally(downstream, record, 400, '');
     return undefined;
   }
   const policies = service.policies ?? [];
