@@ -38,6 +38,7 @@ t.test('every mesh CRD schema is structural and plain JSON', async (t) => {
       'workloadentries.networking.istio.io',
       'peerauthentications.security.istio.io',
       'authorizationpolicies.security.istio.io',
+      'requestauthentications.security.istio.io',
       'gateways.gateway.networking.k8s.io',
       'httproutes.gateway.networking.k8s.io',
     ],

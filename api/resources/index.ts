@@ -4,7 +4,11 @@
  */
 import type { GatewaySpec, ServiceEntrySpec, VirtualServiceSpec } from './networking.js';
 import type { DestinationRuleSpec, WorkloadEntrySpec } from './networking.js';
-import type { AuthorizationPolicySpec, PeerAuthenticationSpec } from './security.js';
+import type {
+  AuthorizationPolicySpec,
+  PeerAuthenticationSpec,
+  RequestAuthenticationSpec,
+} from './security.js';
 import type { HTTPRouteSpec, KubernetesGatewaySpec } from './gateway-api.js';
 import type {
   ConfigMapSpec,
@@ -30,6 +34,10 @@ export type ServiceEntryResource = Resource<'ServiceEntry', ServiceEntrySpec>;
 export type WorkloadEntryResource = Resource<'WorkloadEntry', WorkloadEntrySpec>;
 export type PeerAuthenticationResource = Resource<'PeerAuthentication', PeerAuthenticationSpec>;
 export type AuthorizationPolicyResource = Resource<'AuthorizationPolicy', AuthorizationPolicySpec>;
+export type RequestAuthenticationResource = Resource<
+  'RequestAuthentication',
+  RequestAuthenticationSpec
+>;
 export type KubernetesGatewayResource = Resource<'KubernetesGateway', KubernetesGatewaySpec>;
 export type HTTPRouteResource = Resource<'HTTPRoute', HTTPRouteSpec>;
 
@@ -48,6 +56,7 @@ export type AnyResource =
   | WorkloadEntryResource
   | PeerAuthenticationResource
   | AuthorizationPolicyResource
+  | RequestAuthenticationResource
   | KubernetesGatewayResource
   | HTTPRouteResource;
 

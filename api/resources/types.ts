@@ -56,6 +56,7 @@ export type ResourceType =
   | 'WorkloadEntry'
   | 'PeerAuthentication'
   | 'AuthorizationPolicy'
+  | 'RequestAuthentication'
   | 'KubernetesGateway'
   | 'HTTPRoute';
 

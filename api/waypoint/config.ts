@@ -6,6 +6,9 @@
  * each subset, the sources a `sourceLabels` match admits, defaults), so the waypoint makes
  * no decision the control plane could have made once.
  */
+import type { JwtRule, WaypointPolicy } from './security.js';
+
+export type * from './security.js';
 
 /** How a string is matched; `regex` is RE2 syntax, matched against the whole value. */
 export type StringMatch =
@@ -274,6 +277,10 @@ export interface WaypointService {
   readonly clusters: readonly Cluster[];
   /** The waypoint (namespace/name) this service is bound to. */
   readonly waypoint: string;
+  /** AuthorizationPolicies bound to the service or its waypoint; absent: none (allow all). */
+  readonly policies?: readonly WaypointPolicy[];
+  /** RequestAuthentication JWT rules bound to the service or its waypoint. */
+  readonly jwtRules?: readonly JwtRule[];
 }
 
 export const WAYPOINT_SERVICE_TYPE_URL = 'type.googleapis.com/ambit.waypoint.v1.WaypointService';

@@ -7,6 +7,7 @@ import { isIPAddress, regexProblem, s } from '../schema/index.js';
 import type { CheckContext, Infer } from '../schema/index.js';
 import type { WaypointService } from './config.js';
 import { fqdnProblem } from '../resources/networking-hosts.js';
+import { jwtRule, waypointPolicy } from './security-schema.js';
 import { u } from './union-schema.js';
 
 const port = s.integer({ minimum: 1, maximum: 65535 });
@@ -252,6 +253,8 @@ export const waypointServiceSchema = s
     tcp: s.array(tcpRoute),
     clusters: s.array(cluster),
     waypoint: s.string({ pattern: /^[^/]+\/[^/]+$/, patternReason: 'must be namespace/name' }),
+    policies: s.array(waypointPolicy).optional(),
+    jwtRules: s.array(jwtRule).optional(),
   })
   .check(clusterReferences, 'Routes name clusters that exist; cluster names are unique.');
 

@@ -279,6 +279,6 @@ function isEmptyMatch(match: Match): boolean {
 }
 
 /** Go's strconv.ParseBool, which Istio uses for the annotation; anything else is false. */
-function isDryRun(value: string | undefined): boolean {
+export function isDryRun(value: string | undefined): boolean {
   return value !== undefined && ['1', 't', 'T', 'TRUE', 'true', 'True'].includes(value);
 }

@@ -6,6 +6,7 @@ import type {
   HTTPRouteResource,
   KubernetesGatewayResource,
   PeerAuthenticationResource,
+  RequestAuthenticationResource,
   ResourceOf,
   ResourceType,
   SecretResource,
@@ -62,6 +63,8 @@ export interface MeshModel {
   readonly serviceEntryEndpoints: readonly ServiceEntryEndpoint[];
   readonly authorizationPolicies: readonly AuthorizationPolicyResource[];
   readonly peerAuthentications: readonly PeerAuthenticationResource[];
+  /** JWT rules; only the waypoint compiler reads them (the node tunnel sees no requests). */
+  readonly requestAuthentications: readonly RequestAuthenticationResource[];
   /** Routing config the waypoint compiler reads (controlplane/waypoint), by namespace and name. */
   readonly virtualServices: readonly VirtualServiceResource[];
   readonly destinationRules: readonly DestinationRuleResource[];
@@ -174,6 +177,7 @@ export function buildModel(
     serviceEntryEndpoints: entryEndpoints,
     authorizationPolicies: ofType(all, 'AuthorizationPolicy'),
     peerAuthentications: ofType(all, 'PeerAuthentication'),
+    requestAuthentications: ofType(all, 'RequestAuthentication'),
     virtualServices: ofType(all, 'VirtualService'),
     destinationRules: ofType(all, 'DestinationRule'),
     httpRoutes: ofType(all, 'HTTPRoute'),

@@ -36,6 +36,7 @@ import type { AttachedRoute } from './httproute.js';
 import { carriesHttp, carriesTcp, portProtocol } from './protocol.js';
 import { refOf } from './refs.js';
 import type { RouteContext } from './route-context.js';
+import { securityFor } from './security-policies.js';
 import { sourceAddresses } from './sources.js';
 import { virtualServicesFor } from './virtual-services.js';
 import { virtualServiceHttpRoutes } from './vs-http.js';
@@ -158,6 +159,7 @@ function compileService(
     tcp,
     clusters: clusters.list(),
     waypoint: `${waypoint.namespace}/${waypoint.name}`,
+    ...securityFor(model, service, waypoint, ctx.options.rootNamespace),
   };
 }
 

@@ -26,7 +26,13 @@ export type ResponseFlag =
   /** Fault (abort) injected. */
   | 'FI'
   /** Downstream connection termination. */
-  | 'DC';
+  | 'DC'
+  /**
+   * Denied by AuthorizationPolicy. Envoy's RBAC filter reports this in response code details
+   * (`rbac_access_denied_matched_policy[…]`) rather than a flag; Ambit keeps it with the
+   * flags, after Envoy's own, so telemetry can tell a policy denial from a 403 upstream.
+   */
+  | 'RBAC';
 
 /** Envoy's order of the flags in its short string (`ResponseFlagUtils`), whatever came first. */
 const ORDER: readonly ResponseFlag[] = [
@@ -42,6 +48,7 @@ const ORDER: readonly ResponseFlag[] = [
   'DC',
   'URX',
   'NC',
+  'RBAC',
 ];
 
 /** Adds `flag` to `flags` once, keeping Envoy's order. */

@@ -12,6 +12,8 @@ import type { RoutableRequest } from '../router/request.js';
 import { redirectLocation, rewritePath } from '../router/rewrite.js';
 import { pickDestination } from '../router/select.js';
 import type { ServiceTarget, WaypointState } from '../state.js';
+import type { JwksCache } from '../authn/jwks-cache.js';
+import { admitRequest } from './admission.js';
 import { RequestBody } from './body.js';
 import type { Downstream } from './downstream.js';
 import { forward } from './forward.js';
@@ -50,6 +52,8 @@ export interface HandlerContext {
   readonly random: () => number;
   readonly logger: Logger;
   readonly onRequestDone: RequestDoneHook;
+  /** Keys of RequestAuthentication JWT rules. */
+  readonly jwks: JwksCache;
 }
 
 /**
@@ -95,7 +99,12 @@ export async function handleRequest(
       // The service was unbound from this waypoint while the connection stayed open.
       addFlag(record, 'NR');
       replyLocally(downstream, record, 503, 'no service bound to this waypoint at that address');
-    } else await route(downstream, { ...tunnel, target: current }, context, record, body);
+    } else {
+      // Path normalization, jwt_authn and RBAC run before the router, as in Envoy.
+      const path = await admitRequest(downstream, tunnel, current.service, record, context);
+      if (path !== undefined)
+        await route(downstream, path, { ...tunnel, target: current }, context, record, body);
+    }
   } catch (err) {
     context.logger.error({ err, service: record.service }, 'request handling failed');
     if (!downstream.responseStarted) replyLocally(downstream, record, 500, 'internal error');
@@ -123,6 +132,7 @@ export async function handleRequest(
 
 async function route(
   downstream: Downstream,
+  path: string,
   tunnel: TunnelContext,
   context: HandlerContext,
   record: RequestRecord,
@@ -130,7 +140,7 @@ async function route(
 ): Promise<void> {
   const request: RoutableRequest = {
     method: downstream.method.toUpperCase(),
-    path: downstream.path,
+    path,
     authority: downstream.authority,
     headers: downstream.headers,
     port: tunnel.target.port.port,
@@ -238,7 +248,7 @@ async function toDestination(
     replyLocally(downstream, record, 503, '');
     return;
   }
-  const upstream = upstreamRequest(downstream, route, destination, matched, scheme);
+  const upstream = upstreamRequest(downstream, request.path, route, destination, matched, scheme);
   const hash = hashKeyFor(cluster.cluster.policy.loadBalancer, request);
   for (const copy of route.mirrors ?? []) {
     const target = context.state.cluster(copy.cluster);
@@ -270,6 +280,7 @@ async function toDestination(
 /** The request as it goes upstream: rewritten path and authority, header operations applied. */
 function upstreamRequest(
   downstream: Downstream,
+  path: string,
   route: HttpRoute,
   destination: RouteDestination,
   matched: RouteMatchResult,
@@ -287,11 +298,10 @@ function upstreamRequest(
   headers['x-request-id'] ??= randomUUID();
   if (downstream.hasBody && headers['content-length'] === undefined)
     headers['transfer-encoding'] = 'chunked';
-  const path =
-    route.rewrite === undefined
-      ? downstream.path
-      : rewritePath(route.rewrite, downstream.path, matched.match);
-  return { method: downstream.method, path, headers };
+  // The normalized path goes upstream, as Envoy forwards the path it matched on.
+  const upstreamPath =
+    route.rewrite === undefined ? path : rewritePath(route.rewrite, path, matched.match);
+  return { method: downstream.method, path: upstreamPath, headers };
 }
 
 /** Istio's percentages become parts per million, drawn as Envoy's runtime fractions are. */

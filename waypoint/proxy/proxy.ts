@@ -11,6 +11,7 @@ import {
 import type { Duplex } from 'node:stream';
 import type { HboneRequest } from '../../core/hbone/server.js';
 import type { Logger } from '../../core/telemetry/log.js';
+import { JwksCache } from '../authn/jwks-cache.js';
 import type { WaypointState } from '../state.js';
 import { http1Downstream, http2Downstream } from './downstream.js';
 import { handleRequest, type HandlerContext, type TunnelContext } from './handler.js';
@@ -75,6 +76,7 @@ export class WaypointProxy {
       random,
       logger: options.logger,
       onRequestDone: options.onRequestDone ?? (() => undefined),
+      jwks: new JwksCache({ logger: options.logger }),
     };
     this.#http1 = createHttp1Server({ requestTimeout: 0 }, (req, res) => {
       const socket = req.socket as unknown as TunnelSocket;
@@ -95,8 +97,13 @@ export class WaypointProxy {
     // Node's own handler writes its 400 and then destroys the socket with the parse error,
     // which resets the tunnel right behind the reply and loses it. Like Envoy: answer 400,
     // then close cleanly.
-    this.#http1.on('clientError', (_err: Error, socket: Duplex) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+    this.#http1.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+      // Headers past Node's limit (16 KiB) get 431, as Envoy answers past its own.
+      const status =
+        err.code === 'HPE_HEADER_OVERFLOW'
+          ? '431 Request Header Fields Too Large'
+          : '400 Bad Request';
+      if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\n\r\n`);
       else socket.destroy();
     });
     this.#http2 = createHttp2Server();

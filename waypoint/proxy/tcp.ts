@@ -3,6 +3,7 @@ import { pipeBoth } from '../../core/hbone/pipe.js';
 import type { Logger } from '../../core/telemetry/log.js';
 import { clusterName } from '../../api/waypoint/schema.js';
 import { hashKeyFor } from '../cluster/hash-key.js';
+import { admitConnection } from './admission.js';
 import { pickDestination } from '../router/select.js';
 import type { WaypointState } from '../state.js';
 import { UpstreamConnectError } from './errors.js';
@@ -28,6 +29,11 @@ export async function forwardTcp(
   context: TcpContext,
   ended?: Buffer,
 ): Promise<void> {
+  // AuthorizationPolicy first, as Envoy's network RBAC filter runs before the TCP proxy.
+  if (!admitConnection(tunnel, context.logger)) {
+    stream.destroy();
+    return;
+  }
   const { service, port } = tunnel.target;
   const route = service.tcp.find((r) => r.ports.length === 0 || r.ports.includes(port.port));
   const name =
