@@ -6,6 +6,7 @@ import type { GatewaySpec, ServiceEntrySpec, VirtualServiceSpec } from './networ
 import type { DestinationRuleSpec, WorkloadEntrySpec } from './networking.js';
 import type { AuthorizationPolicySpec, PeerAuthenticationSpec } from './security.js';
 import type { HTTPRouteSpec, KubernetesGatewaySpec } from './gateway-api.js';
+import type { TelemetrySpec } from './telemetry.js';
 import type {
   ConfigMapData,
   NamespaceSpec,
@@ -31,6 +32,7 @@ export type PeerAuthenticationResource = Resource<'PeerAuthentication', PeerAuth
 export type AuthorizationPolicyResource = Resource<'AuthorizationPolicy', AuthorizationPolicySpec>;
 export type KubernetesGatewayResource = Resource<'KubernetesGateway', KubernetesGatewaySpec>;
 export type HTTPRouteResource = Resource<'HTTPRoute', HTTPRouteSpec>;
+export type TelemetryResource = Resource<'Telemetry', TelemetrySpec>;
 
 /** Any resource the mesh reads; narrow it on `type`. */
 export type AnyResource =
@@ -47,7 +49,8 @@ export type AnyResource =
   | PeerAuthenticationResource
   | AuthorizationPolicyResource
   | KubernetesGatewayResource
-  | HTTPRouteResource;
+  | HTTPRouteResource
+  | TelemetryResource;
 
 /** The resource of one type: `ResourceOf<'Pod'>` is `PodResource`. */
 export type ResourceOf<T extends AnyResource['type']> = Extract<AnyResource, { type: T }>;

@@ -56,7 +56,8 @@ export type ResourceType =
   | 'PeerAuthentication'
   | 'AuthorizationPolicy'
   | 'KubernetesGateway'
-  | 'HTTPRoute';
+  | 'HTTPRoute'
+  | 'Telemetry';
 
 export interface Resource<T extends ResourceType, Spec, Status = unknown> {
   type: T;

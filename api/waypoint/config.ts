@@ -6,6 +6,7 @@
  * each subset, the sources a `sourceLabels` match admits, defaults), so the waypoint makes
  * no decision the control plane could have made once.
  */
+import type { ServiceTelemetry } from './telemetry.js';
 
 /** How a string is matched; `regex` is RE2 syntax, matched against the whole value. */
 export type StringMatch =
@@ -265,6 +266,8 @@ export interface WaypointService {
   readonly clusters: readonly Cluster[];
   /** The waypoint (namespace/name) this service is bound to. */
   readonly waypoint: string;
+  /** Telemetry API settings and destination workload facts (telemetry.ts). */
+  readonly telemetry?: ServiceTelemetry;
 }
 
 export const WAYPOINT_SERVICE_TYPE_URL = 'type.googleapis.com/ambit.waypoint.v1.WaypointService';

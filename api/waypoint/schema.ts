@@ -6,6 +6,7 @@
 import { isIPAddress, regexProblem, s } from '../schema/index.js';
 import type { CheckContext, Infer } from '../schema/index.js';
 import type { WaypointService } from './config.js';
+import { serviceTelemetrySchema } from './telemetry-schema.js';
 import { u } from './union-schema.js';
 
 const port = s.integer({ minimum: 1, maximum: 65535 });
@@ -243,6 +244,7 @@ export const waypointServiceSchema = s
     tcp: s.array(tcpRoute),
     clusters: s.array(cluster),
     waypoint: s.string({ pattern: /^[^/]+\/[^/]+$/, patternReason: 'must be namespace/name' }),
+    telemetry: serviceTelemetrySchema.optional(),
   })
   .check(clusterReferences, 'Routes name clusters that exist; cluster names are unique.');
 

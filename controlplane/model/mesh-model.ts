@@ -5,6 +5,7 @@ import type {
   HTTPRouteResource,
   PeerAuthenticationResource,
   ResourceOf,
+  TelemetryResource,
   ResourceType,
   VirtualServiceResource,
 } from '../../api/resources/index.js';
@@ -63,6 +64,8 @@ export interface MeshModel {
   readonly virtualServices: readonly VirtualServiceResource[];
   readonly destinationRules: readonly DestinationRuleResource[];
   readonly httpRoutes: readonly HTTPRouteResource[];
+  /** Istio Telemetry resources (compiled for waypoints by controlplane/waypoint/telemetry.ts). */
+  readonly telemetries: readonly TelemetryResource[];
   readonly issues: readonly ModelIssue[];
 }
 
@@ -170,6 +173,7 @@ export function buildModel(
     virtualServices: ofType(all, 'VirtualService'),
     destinationRules: ofType(all, 'DestinationRule'),
     httpRoutes: ofType(all, 'HTTPRoute'),
+    telemetries: ofType(all, 'Telemetry'),
     issues: issues.list,
   };
 }
