@@ -13,6 +13,7 @@ import type { HboneRequest } from '../../core/hbone/server.js';
 import type { Logger } from '../../core/telemetry/log.js';
 import type { WaypointState } from '../state.js';
 import { http1Downstream, http2Downstream } from './downstream.js';
+import type { RequestTracing } from '../telemetry/tracing.js';
 import { handleRequest, type HandlerContext, type TunnelContext } from './handler.js';
 import type { RequestDoneHook } from './record.js';
 import { detectProtocol } from './sniff.js';
@@ -34,6 +35,8 @@ export interface WaypointProxyOptions {
   readonly random?: () => number;
   /** Told of every finished HTTP request (telemetry). */
   readonly onRequestDone?: RequestDoneHook;
+  /** Starts each request's span (telemetry); absent: trace headers pass untouched. */
+  readonly tracing?: RequestTracing;
 }
 
 /** An HTTP/1.1 connection (one tunnel) and the responses it has in flight. */
@@ -75,6 +78,7 @@ export class WaypointProxy {
       random,
       logger: options.logger,
       onRequestDone: options.onRequestDone ?? (() => undefined),
+      ...(options.tracing === undefined ? {} : { tracing: options.tracing }),
     };
     this.#http1 = createHttp1Server({ requestTimeout: 0 }, (req, res) => {
       const socket = req.socket as unknown as TunnelSocket;
