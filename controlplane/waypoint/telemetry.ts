@@ -14,10 +14,7 @@
  * covers a server (CLIENT_AND_SERVER, SERVER; absent means both) is used: a waypoint serves.
  */
 import type { TelemetryResource } from '../../api/resources/index.js';
-import type {
-  TelemetryAccessLogging,
-  TelemetryTracing,
-} from '../../api/resources/telemetry.js';
+import type { TelemetryAccessLogging, TelemetryTracing } from '../../api/resources/telemetry.js';
 import type { Cluster } from '../../api/waypoint/config.js';
 import type {
   AccessLoggingSetting,

@@ -1,4 +1,8 @@
-import { DEFAULT_MESH_CONFIG, type ExtensionProvider, type MeshConfig } from '../../api/mesh/config.js';
+import {
+  DEFAULT_MESH_CONFIG,
+  type ExtensionProvider,
+  type MeshConfig,
+} from '../../api/mesh/config.js';
 import type { WaypointService } from '../../api/waypoint/config.js';
 import { DEFAULT_PATHS, type CollectorTarget } from '../../core/telemetry/tracing/exporter.js';
 
@@ -56,7 +60,10 @@ export class TelemetrySettings {
   #resolve(service: WaypointService): Resolved {
     let resolved = this.#resolved.get(service);
     if (resolved === undefined) {
-      resolved = { accessLog: accessLogOn(this.#mesh, service), tracing: tracingOf(this.#mesh, service) };
+      resolved = {
+        accessLog: accessLogOn(this.#mesh, service),
+        tracing: tracingOf(this.#mesh, service),
+      };
       this.#resolved.set(service, resolved);
     }
     return resolved;
@@ -109,7 +116,9 @@ function tracingOf(mesh: MeshConfig, service: WaypointService): ServiceTracing |
   }
   if (collector === undefined) return undefined;
   const samplingPercent = setting?.randomSamplingPercentage ?? mesh.tracingSampling;
-  return setting?.disableSpanReporting === true ? { samplingPercent } : { samplingPercent, collector };
+  return setting?.disableSpanReporting === true
+    ? { samplingPercent }
+    : { samplingPercent, collector };
 }
 
 function collectorOf(p: ExtensionProvider | undefined): CollectorTarget | undefined {

@@ -68,11 +68,17 @@ function traceId128(value: string): string | undefined {
 }
 
 /** `version-traceid-parentid-flags`, version 00 exactly; later versions may append fields. */
-export function parseTraceparent(value: string): { parent: ParentContext; sampled: boolean } | undefined {
+export function parseTraceparent(
+  value: string,
+): { parent: ParentContext; sampled: boolean } | undefined {
   const text = value.trim();
   const version = text.slice(0, 2);
   if (version.length !== 2 || !HEX.test(version) || version === 'ff') return undefined;
-  if (version === '00' ? text.length !== 55 : text.length < 55 || (text.length > 55 && text[55] !== '-'))
+  if (
+    version === '00'
+      ? text.length !== 55
+      : text.length < 55 || (text.length > 55 && text[55] !== '-')
+  )
     return undefined;
   if (text[2] !== '-' || text[35] !== '-' || text[52] !== '-') return undefined;
   const traceId = text.slice(3, 35);
@@ -126,7 +132,10 @@ function parseB3Multi(headers: HeaderValues): IncomingContext | undefined {
       ? { traceId, spanId: span }
       : undefined;
   if (parent === undefined && sampled === undefined) return undefined;
-  return { ...(parent === undefined ? {} : { parent }), ...(sampled === undefined ? {} : { sampled }) };
+  return {
+    ...(parent === undefined ? {} : { parent }),
+    ...(sampled === undefined ? {} : { sampled }),
+  };
 }
 
 /**

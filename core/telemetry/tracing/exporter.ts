@@ -166,7 +166,8 @@ export class BatchSpanExporter {
 
   #post(batch: readonly FinishedSpan[]): Promise<void> {
     const { format, host, port, path } = this.#target;
-    const body = format === 'otlp' ? otlpBody(this.#source, batch) : zipkinBody(this.#source, batch);
+    const body =
+      format === 'otlp' ? otlpBody(this.#source, batch) : zipkinBody(this.#source, batch);
     return new Promise((resolve, reject) => {
       const req = request(
         {
@@ -174,7 +175,10 @@ export class BatchSpanExporter {
           port,
           path,
           method: 'POST',
-          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+          headers: {
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(body),
+          },
           timeout: this.#limits.timeoutMs,
         },
         (res) => {
@@ -187,7 +191,9 @@ export class BatchSpanExporter {
           res.once('error', reject);
         },
       );
-      req.once('timeout', () => req.destroy(new SpanExportError(`${host}:${port}${path}`, 'timeout')));
+      req.once('timeout', () =>
+        req.destroy(new SpanExportError(`${host}:${port}${path}`, 'timeout')),
+      );
       req.once('error', reject);
       req.end(body);
     });
