@@ -4,9 +4,17 @@ import { SecretManager } from '../core/identity/secret-manager.js';
 import type { TrustDomain } from '../core/identity/spiffe.js';
 import type { Logger } from '../core/telemetry/log.js';
 import type { Registry } from '../core/telemetry/metrics.js';
-import { DeltaXdsClient } from '../core/xds/client.js';
-import { ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL } from '../api/xds/type-urls.js';
+import { AccessLog } from '../core/telemetry/access-log.js';
+import { DeltaXdsClient, type ResourceDelta } from '../core/xds/client.js';
+import { DEFAULT_MESH_CONFIG } from '../api/mesh/config.js';
+import { decodeMeshConfig } from '../api/mesh/codec.js';
+import {
+  ADDRESS_TYPE_URL,
+  AUTHORIZATION_TYPE_URL,
+  MESH_CONFIG_TYPE_URL,
+} from '../api/xds/type-urls.js';
 import { startProxyPorts, type ProxyPorts } from '../core/admin/proxy-ports.js';
+import { ConnectionAccessLog } from './access-log.js';
 import { configDump } from './admin.js';
 import { ConnectionTracker } from './connections.js';
 import type { ProxyContext } from './context.js';
@@ -51,6 +59,7 @@ export class Ztunnel {
   readonly #secrets: SecretManager;
   readonly #pool: HbonePool;
   readonly #connections = new ConnectionTracker();
+  readonly #accessLog = new ConnectionAccessLog(new AccessLog());
   readonly #pods: PodManager;
   readonly #zds: ZdsClient;
   #admin: ProxyPorts | undefined;
@@ -65,11 +74,12 @@ export class Ztunnel {
       tls,
       token: options.token,
       node: { id: `ztunnel~${options.node}`, metadata: { NODE_NAME: options.node } },
-      typeUrls: [ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL],
+      typeUrls: [ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL, MESH_CONFIG_TYPE_URL],
       logger: logger.child({ component: 'xds' }),
       registry,
       onResources: (typeUrl, delta) => {
         if (typeUrl === ADDRESS_TYPE_URL) this.#state.applyAddresses(delta);
+        else if (typeUrl === MESH_CONFIG_TYPE_URL) this.#applyMesh(delta);
         else this.#state.applyAuthorizations(delta);
       },
     });
@@ -92,6 +102,7 @@ export class Ztunnel {
       pool: this.#pool,
       metrics,
       connections: this.#connections,
+      accessLog: this.#accessLog,
       logger,
     };
     this.#pods = new PodManager({
@@ -167,6 +178,14 @@ export class Ztunnel {
     this.#xds.close();
     this.#ca.close();
     this.#secrets.close();
+    this.#accessLog.flush();
     await this.#admin?.close();
+  }
+
+  /** The one MeshConfig resource (its access log setting); its removal means the defaults. */
+  #applyMesh(delta: ResourceDelta): void {
+    let mesh = delta.removals.length > 0 ? DEFAULT_MESH_CONFIG : undefined;
+    for (const update of delta.upserts.values()) mesh = decodeMeshConfig(update.resource);
+    if (mesh !== undefined) this.#accessLog.configure(mesh);
   }
 }

@@ -3,11 +3,13 @@ import {
   type ExtensionProvider,
   type MeshConfig,
 } from '../../api/mesh/config.js';
+import {
+  BUILTIN_ACCESS_LOG_PROVIDER,
+  isFileAccessLog,
+  meshAccessLogOn,
+} from '../../api/mesh/access-log.js';
 import type { WaypointService } from '../../api/waypoint/config.js';
 import { DEFAULT_PATHS, type CollectorTarget } from '../../core/telemetry/tracing/exporter.js';
-
-/** Istio's built-in access log provider: Envoy's file log to /dev/stdout. */
-const BUILTIN_ACCESS_LOG = 'envoy';
 
 /** Tracing as it applies to one service's requests. */
 export interface ServiceTracing {
@@ -81,19 +83,16 @@ function provider(mesh: MeshConfig, name: string): ExtensionProvider | undefined
  * it on. Every file provider writes to the waypoint's stdout (Envoy's /dev/stdout).
  */
 function accessLogOn(mesh: MeshConfig, service: WaypointService): boolean {
-  const isFileLog = (name: string) =>
-    name === BUILTIN_ACCESS_LOG || provider(mesh, name)?.envoyFileAccessLog !== undefined;
   const setting = service.telemetry?.accessLogging;
-  if (setting === undefined)
-    return mesh.accessLogFile !== '' || mesh.defaultProviders.accessLogging.some(isFileLog);
+  if (setting === undefined) return meshAccessLogOn(mesh);
   if (setting.disabled) return false;
   const names =
     setting.providers.length > 0
       ? setting.providers
       : mesh.defaultProviders.accessLogging.length > 0
         ? mesh.defaultProviders.accessLogging
-        : [BUILTIN_ACCESS_LOG];
-  return names.some(isFileLog);
+        : [BUILTIN_ACCESS_LOG_PROVIDER];
+  return names.some((name) => isFileAccessLog(mesh, name));
 }
 
 /**
