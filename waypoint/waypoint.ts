@@ -172,6 +172,7 @@ export class Waypoint {
       secrets: this.#secrets,
       xds: this.#xds,
       ready: () => this.ready,
+      mesh: () => this.#telemetry.settings.mesh,
     };
     this.#admin = await startProxyPorts({
       ...this.#options,

@@ -6,7 +6,10 @@ import { connectionLabels } from './metrics.js';
 
 function accessLog(): { log: ConnectionAccessLog; lines: string[] } {
   const lines: string[] = [];
-  return { log: new ConnectionAccessLog(new AccessLog({ write: (l: string) => lines.push(l) })), lines };
+  return {
+    log: new ConnectionAccessLog(new AccessLog({ write: (l: string) => lines.push(l) })),
+    lines,
+  };
 }
 
 t.test('MeshConfig switches the node tunnel access log', async (t) => {
@@ -53,6 +56,10 @@ t.test("a connection's line has ztunnel's access fields", async (t) => {
     bytes_recv: 4096,
     duration: /^\d+ms$/,
   });
-  t.match(failed, { message: 'connection failed', error: 'no_healthy_upstream', 'dst.hbone_addr': null });
+  t.match(failed, {
+    message: 'connection failed',
+    error: 'no_healthy_upstream',
+    'dst.hbone_addr': null,
+  });
   t.notOk('bytes_sent' in failed!);
 });

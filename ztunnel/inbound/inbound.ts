@@ -185,7 +185,13 @@ export class Inbound {
         mtls: peerIdentity !== undefined,
       });
       accessLog.failed(
-        { direction: 'inbound', src: source, dst: `${target.address}:${target.port}`, labels, startedAt: performance.now() },
+        {
+          direction: 'inbound',
+          src: source,
+          dst: `${target.address}:${target.port}`,
+          labels,
+          startedAt: performance.now(),
+        },
         reason,
       );
     }
