@@ -116,6 +116,11 @@ t.test('request telemetry at the waypoint', async (t) => {
       notJson.push(line);
     }
   });
+  // The node tunnel's stdout: its access log, one line per connection.
+  const ztunnelLines: Record<string, unknown>[] = [];
+  createInterface({ input: mesh.nodes[0]!.ztunnel!.child.stdout! }).on('line', (line) => {
+    ztunnelLines.push(JSON.parse(line) as Record<string, unknown>);
+  });
   const collector = await startCollector(t, mesh.cluster.bridgeIp);
   const meshConfig = (accessLogFile: string) =>
     stringify({
@@ -268,6 +273,29 @@ t.test('request telemetry at the waypoint', async (t) => {
     t.match(logged(ids[7]!.id), { response_flags: 'FI', upstream_host: null });
     t.match(logged(ids[10]!.id), { response_flags: 'NR' });
     t.same(notJson, [], 'stdout holds only access log lines');
+  });
+
+  t.test('the node tunnel logs each connection once it closes', async (t) => {
+    const reply = await askEcho(
+      client,
+      { address: echo.clusterIP, port: PORT },
+      { path: '/ok', headers: { host: `echo:${PORT}`, connection: 'close' } },
+    );
+    t.equal(reply.status, 200);
+    const toEcho = (l: Record<string, unknown>) =>
+      l.direction === 'outbound' && l['dst.addr'] === `${echo.clusterIP}:${PORT}`;
+    await until('a connection line from the client node tunnel', () => ztunnelLines.some(toEcho));
+    t.match(ztunnelLines.find(toEcho), {
+      scope: 'access',
+      message: 'connection complete',
+      'src.addr': new RegExp(`^${client.ip.replace(/\./g, '\\.')}:\\d+$`),
+      'src.workload': 'client',
+      'src.identity': `spiffe://cluster.local/ns/${NAMESPACE}/sa/default`,
+      'dst.service': echo.hostname,
+      bytes_sent: Number,
+      bytes_recv: Number,
+    });
+    t.ok((ztunnelLines.find(toEcho)!.bytes_recv as number) > 0, 'the response bytes counted');
   });
 
   t.test('access logging is switched by Telemetry and MeshConfig without a restart', async (t) => {
