@@ -163,6 +163,22 @@ t.test('a collector that is down: batches fail and are counted, add never waits'
   t.same(await dropped(registry), { export_failed: 10 });
 });
 
+t.test('closing gives a failing collector one try, then drops the rest', async (t) => {
+  const c = await collector(t, () => 'hang');
+  const registry = createRegistry();
+  const e = exporter(registry, c.port, 'otlp', {
+    maxBatch: 2,
+    maxQueue: 100,
+    timeoutMs: 100,
+    flushIntervalMs: 60_000,
+  });
+  for (let i = 0; i < 21; i++) e.add(span(i));
+  const started = performance.now();
+  await e.close();
+  t.ok(performance.now() - started < 1000, 'close waited about one POST timeout, not ten');
+  t.same(await dropped(registry), { export_failed: 21 });
+});
+
 t.test('a collector that never answers: the queue fills and new spans drop', async (t) => {
   const c = await collector(t, () => 'hang');
   const registry = createRegistry();

@@ -120,7 +120,7 @@ export class BatchSpanExporter {
     }
   }
 
-  /** Stops taking spans; what is queued is sent once more, within the POST timeout. */
+  /** Stops taking spans and sends what is queued; after a failure the rest is dropped. */
   async close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#timer);
@@ -153,7 +153,10 @@ export class BatchSpanExporter {
   }
 
   #failed(count: number, err: unknown): void {
-    this.#metrics.dropped.inc({ reason: 'export_failed' }, count);
+    // Closing, a collector that failed once gets no more tries: shutdown stays bounded by
+    // one POST's timeout.
+    const abandoned = this.#closed ? this.#queue.splice(0).length : 0;
+    this.#metrics.dropped.inc({ reason: 'export_failed' }, count + abandoned);
     const now = performance.now();
     if (now - this.#lastLogged < this.#limits.logIntervalMs) return;
     this.#lastLogged = now;
