@@ -388,11 +388,12 @@ t.test('request telemetry at the waypoint', async (t) => {
     collector.stop();
     const whileDown: number[] = [];
     for (let i = 0; i < 10; i++) whileDown.push(await traced());
-    // The export timeout is 5 s: a request that waited on the collector would take that long.
+    // The export timeout is 5 s: a request that waited on the collector would take that long;
+    // 2.5 s leaves room for a loaded machine.
     const slowest = Math.max(...whileHanging, ...whileDown);
     t.ok(
-      slowest < 1000,
-      `every traced request finished within 1 s (slowest ${Math.round(slowest)} ms)`,
+      slowest < 2500,
+      `every traced request finished well under the 5 s export timeout (slowest ${Math.round(slowest)} ms)`,
     );
     await until('spans counted as dropped', async () => (await dropped()) > before, 20_000);
     t.match(
