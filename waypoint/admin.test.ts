@@ -4,8 +4,8 @@ import type { Identity } from '../core/identity/spiffe.js';
 import { createRegistry } from '../core/telemetry/metrics.js';
 import { configDump } from './admin.js';
 import { WaypointMetrics } from './metrics.js';
-import type { RequestRecord } from './proxy/record.js';
 import { cluster, endpoint, route, service, WAYPOINT } from './proxy/testing/harness.js';
+import { requestRecord } from './proxy/testing/record.js';
 import { WaypointState } from './state.js';
 
 t.test('the config dump shows services, live endpoint states and the certificate', async (t) => {
@@ -48,22 +48,7 @@ t.test('the config dump shows services, live endpoint states and the certificate
 t.test('finished requests are counted by response code and flags', async (t) => {
   const registry = createRegistry();
   const metrics = new WaypointMetrics(registry);
-  const record: RequestRecord = {
-    service: 'demo/echo.demo.svc.cluster.local',
-    port: 80,
-    protocol: 'http1',
-    method: 'GET',
-    path: '/',
-    authority: 'echo',
-    sourceAddress: '10.0.0.5',
-    sourceIdentity: 'spiffe://cluster.local/ns/demo/sa/client' as Identity,
-    status: 503,
-    flags: ['UF', 'URX'],
-    attempts: 3,
-    startedAt: 0,
-    durationMs: 12,
-    requestBytes: 0,
-  };
+  const record = requestRecord({ status: 503, flags: ['UF', 'URX'], attempts: 3 });
   metrics.requestDone(record);
   metrics.requestDone({ ...record, status: 200, flags: [] });
   const text = await registry.metrics();

@@ -1,4 +1,5 @@
 import type { SecretManager } from '../core/identity/secret-manager.js';
+import type { MeshConfig } from '../api/mesh/config.js';
 import type { DeltaXdsClient } from '../core/xds/client.js';
 import { WAYPOINT_SERVICE_TYPE_URL } from '../api/waypoint/config.js';
 import type { ClusterState } from './cluster/cluster-state.js';
@@ -10,6 +11,8 @@ export interface DumpSources {
   state: WaypointState;
   secrets: Pick<SecretManager, 'certificates'>;
   xds: Pick<DeltaXdsClient, 'versions'>;
+  /** The MeshConfig in force (telemetry settings). */
+  mesh?: () => MeshConfig;
   ready: () => boolean;
 }
 
@@ -21,6 +24,7 @@ export function configDump(sources: DumpSources): unknown {
     services: sources.state.services(),
     clusters: [...sources.state.clusters().values()].map(dumpCluster),
     certificates: sources.secrets.certificates(),
+    ...(sources.mesh === undefined ? {} : { mesh: sources.mesh() }),
     xds: {
       [WAYPOINT_SERVICE_TYPE_URL]: Object.fromEntries(
         sources.xds.versions(WAYPOINT_SERVICE_TYPE_URL),

@@ -5,7 +5,7 @@ import type { RequestRecord } from './proxy/record.js';
 /**
  * The waypoint's request counter, by status and Envoy response flags. Istio's standard
  * request metrics (`istio_requests_total` and the rest, with their labels) are built on the
- * same records.
+ * same records in telemetry/istio-metrics.ts.
  */
 export class WaypointMetrics {
   readonly #requests: Counter<'response_code' | 'response_flags'>;

@@ -8,6 +8,9 @@ import { identityOf, type Identity, type TrustDomain } from '../core/identity/sp
 import type { Logger } from '../core/telemetry/log.js';
 import type { Registry } from '../core/telemetry/metrics.js';
 import { DeltaXdsClient, type ResourceDelta } from '../core/xds/client.js';
+import { DEFAULT_MESH_CONFIG } from '../api/mesh/config.js';
+import { decodeMeshConfig } from '../api/mesh/codec.js';
+import { MESH_CONFIG_TYPE_URL } from '../api/xds/type-urls.js';
 import { decodeWaypointService } from '../api/waypoint/codec.js';
 import { WAYPOINT_SERVICE_TYPE_URL, type WaypointService } from '../api/waypoint/config.js';
 import { startProxyPorts, type ProxyPorts } from '../core/admin/proxy-ports.js';
@@ -17,6 +20,7 @@ import { WaypointProxy } from './proxy/proxy.js';
 import type { RequestDoneHook } from './proxy/record.js';
 import { MeshTunnels } from './proxy/tunnels.js';
 import { WaypointState } from './state.js';
+import { WaypointTelemetry } from './telemetry/telemetry.js';
 
 /** How long past the drain deadline stop() waits for cut connections to report closed. */
 const DRAIN_GRACE_MS = 1000;
@@ -67,6 +71,7 @@ export class Waypoint {
   readonly #proxy: WaypointProxy;
   readonly #hbone: HboneServer;
   readonly #listener: Server;
+  readonly #telemetry: WaypointTelemetry;
   #admin: ProxyPorts | undefined;
   #synced = false;
 
@@ -81,22 +86,29 @@ export class Waypoint {
     });
     this.#state = new WaypointState({ waypoint, clock: { now: () => performance.now() } });
     const tls = { ca: options.controlPlaneRoot, servername: options.servername };
+    const nodeId = `waypoint~${options.name}.${options.namespace}`;
+    this.#telemetry = new WaypointTelemetry({
+      node: { id: nodeId, name: options.name, namespace: options.namespace },
+      registry,
+      logger: logger.child({ component: 'tracing' }),
+    });
     this.#xds = new DeltaXdsClient({
       address: options.xdsAddress,
       tls,
       token: options.token,
       node: {
-        id: `waypoint~${options.name}.${options.namespace}`,
+        id: nodeId,
         metadata: {
           NAMESPACE: options.namespace,
           WAYPOINT_NAME: options.name,
           SERVICE_ACCOUNT: options.serviceAccount,
         },
       },
-      typeUrls: [WAYPOINT_SERVICE_TYPE_URL],
+      typeUrls: [WAYPOINT_SERVICE_TYPE_URL, MESH_CONFIG_TYPE_URL],
       logger: logger.child({ component: 'xds' }),
       registry,
-      onResources: (_typeUrl, delta) => this.#apply(delta),
+      onResources: (typeUrl, delta) =>
+        typeUrl === MESH_CONFIG_TYPE_URL ? this.#applyMesh(delta) : this.#apply(delta),
     });
     this.#ca = new CaClient({
       address: options.caAddress,
@@ -122,8 +134,10 @@ export class Waypoint {
       logger: logger.child({ component: 'proxy' }),
       onRequestDone: (record) => {
         metrics.requestDone(record);
+        this.#telemetry.requestDone(record);
         options.onRequestDone?.(record);
       },
+      tracing: this.#telemetry.tracing,
     });
     this.#hbone = new HboneServer({
       credentials: () => this.#secrets.current(this.identity),
@@ -158,6 +172,7 @@ export class Waypoint {
       secrets: this.#secrets,
       xds: this.#xds,
       ready: () => this.ready,
+      mesh: () => this.#telemetry.settings.mesh,
     };
     this.#admin = await startProxyPorts({
       ...this.#options,
@@ -203,6 +218,7 @@ export class Waypoint {
     this.#xds.close();
     this.#ca.close();
     this.#secrets.close();
+    await this.#telemetry.close();
     await this.#admin?.close();
   }
 
@@ -212,5 +228,13 @@ export class Waypoint {
     for (const [name, update] of delta.upserts)
       upserts.set(name, decodeWaypointService(update.resource));
     this.#state.apply(upserts, delta.removals);
+    this.#telemetry.configure(undefined, this.#state.services());
+  }
+
+  /** The one MeshConfig resource; its removal means Istio's defaults. */
+  #applyMesh(delta: ResourceDelta): void {
+    let mesh = delta.removals.length > 0 ? DEFAULT_MESH_CONFIG : undefined;
+    for (const update of delta.upserts.values()) mesh = decodeMeshConfig(update.resource);
+    this.#telemetry.configure(mesh, this.#state.services());
   }
 }

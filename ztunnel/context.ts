@@ -1,6 +1,7 @@
 import type { HbonePool } from '../core/hbone/pool.js';
 import type { SecretManager } from '../core/identity/secret-manager.js';
 import type { Logger } from '../core/telemetry/log.js';
+import type { ConnectionAccessLog } from './access-log.js';
 import type { ConnectionTracker } from './connections.js';
 import type { TcpMetrics } from './metrics.js';
 import type { MeshSettings } from './state/mesh-settings.js';
@@ -15,5 +16,6 @@ export interface ProxyContext {
   readonly pool: HbonePool;
   readonly metrics: TcpMetrics;
   readonly connections: ConnectionTracker;
+  readonly accessLog: ConnectionAccessLog;
   readonly logger: Logger;
 }

@@ -4,13 +4,15 @@ import { SecretManager } from '../core/identity/secret-manager.js';
 import type { TrustDomain } from '../core/identity/spiffe.js';
 import type { Logger } from '../core/telemetry/log.js';
 import type { Registry } from '../core/telemetry/metrics.js';
-import { DeltaXdsClient } from '../core/xds/client.js';
+import { AccessLog } from '../core/telemetry/access-log.js';
+import { DeltaXdsClient, type ResourceDelta } from '../core/xds/client.js';
 import {
   ADDRESS_TYPE_URL,
   AUTHORIZATION_TYPE_URL,
   MESH_CONFIG_TYPE_URL,
 } from '../api/xds/type-urls.js';
 import { startProxyPorts, type ProxyPorts } from '../core/admin/proxy-ports.js';
+import { ConnectionAccessLog } from './access-log.js';
 import { configDump } from './admin.js';
 import { ConnectionTracker } from './connections.js';
 import type { ProxyContext } from './context.js';
@@ -57,6 +59,7 @@ export class Ztunnel {
   readonly #secrets: SecretManager;
   readonly #pool: HbonePool;
   readonly #connections = new ConnectionTracker();
+  readonly #accessLog = new ConnectionAccessLog(new AccessLog());
   readonly #pods: PodManager;
   readonly #zds: ZdsClient;
   #admin: ProxyPorts | undefined;
@@ -76,7 +79,7 @@ export class Ztunnel {
       registry,
       onResources: (typeUrl, delta) => {
         if (typeUrl === ADDRESS_TYPE_URL) this.#state.applyAddresses(delta);
-        else if (typeUrl === MESH_CONFIG_TYPE_URL) this.#mesh.apply(delta);
+        else if (typeUrl === MESH_CONFIG_TYPE_URL) this.#applyMesh(delta);
         else this.#state.applyAuthorizations(delta);
       },
     });
@@ -100,6 +103,7 @@ export class Ztunnel {
       pool: this.#pool,
       metrics,
       connections: this.#connections,
+      accessLog: this.#accessLog,
       logger,
     };
     this.#pods = new PodManager({
@@ -176,6 +180,13 @@ export class Ztunnel {
     this.#xds.close();
     this.#ca.close();
     this.#secrets.close();
+    this.#accessLog.flush();
     await this.#admin?.close();
+  }
+
+  /** The one MeshConfig resource: read per new connection, and it switches the access log. */
+  #applyMesh(delta: ResourceDelta): void {
+    this.#mesh.apply(delta);
+    this.#accessLog.configure(this.#mesh.config);
   }
 }

@@ -41,6 +41,7 @@ t.test('every mesh CRD schema is structural and plain JSON', async (t) => {
       'requestauthentications.security.istio.io',
       'gateways.gateway.networking.k8s.io',
       'httproutes.gateway.networking.k8s.io',
+      'telemetries.telemetry.istio.io',
     ],
   );
   for (const crd of all) {

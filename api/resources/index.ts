@@ -10,6 +10,7 @@ import type {
   RequestAuthenticationSpec,
 } from './security.js';
 import type { HTTPRouteSpec, KubernetesGatewaySpec } from './gateway-api.js';
+import type { TelemetrySpec } from './telemetry.js';
 import type {
   ConfigMapSpec,
   NamespaceSpec,
@@ -40,6 +41,7 @@ export type RequestAuthenticationResource = Resource<
 >;
 export type KubernetesGatewayResource = Resource<'KubernetesGateway', KubernetesGatewaySpec>;
 export type HTTPRouteResource = Resource<'HTTPRoute', HTTPRouteSpec>;
+export type TelemetryResource = Resource<'Telemetry', TelemetrySpec>;
 
 /** Any resource the mesh reads; narrow it on `type`. */
 export type AnyResource =
@@ -58,7 +60,8 @@ export type AnyResource =
   | AuthorizationPolicyResource
   | RequestAuthenticationResource
   | KubernetesGatewayResource
-  | HTTPRouteResource;
+  | HTTPRouteResource
+  | TelemetryResource;
 
 /** The resource of one type: `ResourceOf<'Pod'>` is `PodResource`. */
 export type ResourceOf<T extends AnyResource['type']> = Extract<AnyResource, { type: T }>;

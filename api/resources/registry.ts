@@ -6,6 +6,7 @@ import { definitions as gatewayApiDefinitions } from './gateway-api.js';
 import { definitions as kubernetesDefinitions } from './kubernetes.js';
 import { definitions as networkingDefinitions } from './networking.js';
 import { definitions as securityDefinitions } from './security.js';
+import { definitions as telemetryDefinitions } from './telemetry.js';
 import type { ResourceDefinition, ResourceType } from './types.js';
 
 export type { ResourceDefinition, NameFormat } from './types.js';
@@ -51,12 +52,13 @@ export class ResourceRegistry {
   }
 }
 
-/** Every kind, in a stable order: Kubernetes, networking, security, Gateway API. */
+/** Every kind, in a stable order: Kubernetes, networking, security, Gateway API, telemetry. */
 export const definitions: readonly ResourceDefinition[] = [
   ...kubernetesDefinitions,
   ...networkingDefinitions,
   ...securityDefinitions,
   ...gatewayApiDefinitions,
+  ...telemetryDefinitions,
 ];
 
 export const registry = new ResourceRegistry(definitions);

@@ -58,7 +58,8 @@ export type ResourceType =
   | 'AuthorizationPolicy'
   | 'RequestAuthentication'
   | 'KubernetesGateway'
-  | 'HTTPRoute';
+  | 'HTTPRoute'
+  | 'Telemetry';
 
 export interface Resource<T extends ResourceType, Spec, Status = unknown> {
   type: T;

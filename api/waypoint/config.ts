@@ -9,6 +9,7 @@
 import type { JwtRule, WaypointPolicy } from './security.js';
 
 export type * from './security.js';
+import type { ServiceTelemetry } from './telemetry.js';
 
 /** How a string is matched; `regex` is RE2 syntax, matched against the whole value. */
 export type StringMatch =
@@ -281,6 +282,8 @@ export interface WaypointService {
   readonly policies?: readonly WaypointPolicy[];
   /** RequestAuthentication JWT rules bound to the service or its waypoint. */
   readonly jwtRules?: readonly JwtRule[];
+  /** Telemetry API settings and destination workload facts (telemetry.ts). */
+  readonly telemetry?: ServiceTelemetry;
 }
 
 export const WAYPOINT_SERVICE_TYPE_URL = 'type.googleapis.com/ambit.waypoint.v1.WaypointService';

@@ -8,6 +8,7 @@ import type { CheckContext, Infer } from '../schema/index.js';
 import type { WaypointService } from './config.js';
 import { fqdnProblem } from '../resources/networking-hosts.js';
 import { jwtRule, waypointPolicy } from './security-schema.js';
+import { serviceTelemetrySchema } from './telemetry-schema.js';
 import { u } from './union-schema.js';
 
 const port = s.integer({ minimum: 1, maximum: 65535 });
@@ -255,6 +256,7 @@ export const waypointServiceSchema = s
     waypoint: s.string({ pattern: /^[^/]+\/[^/]+$/, patternReason: 'must be namespace/name' }),
     policies: s.array(waypointPolicy).optional(),
     jwtRules: s.array(jwtRule).optional(),
+    telemetry: serviceTelemetrySchema.optional(),
   })
   .check(clusterReferences, 'Routes name clusters that exist; cluster names are unique.');
 

@@ -42,7 +42,7 @@ function firstLabel(labels: Labels, keys: readonly string[]): string | undefined
 }
 
 /** Telemetry names (Istio's CanonicalService): from the usual labels, else the workload name and `latest`. */
-function canonical(labels: Labels, workloadName: string) {
+export function canonical(labels: Labels, workloadName: string) {
   return {
     canonicalName: firstLabel(labels, CANONICAL_NAME_LABELS) ?? workloadName,
     canonicalRevision: firstLabel(labels, CANONICAL_REVISION_LABELS) ?? 'latest',

@@ -8,6 +8,7 @@ import type {
   PeerAuthenticationResource,
   RequestAuthenticationResource,
   ResourceOf,
+  TelemetryResource,
   ResourceType,
   SecretResource,
   VirtualServiceResource,
@@ -73,6 +74,8 @@ export interface MeshModel {
   readonly gateways: readonly GatewayResource[];
   readonly kubernetesGateways: readonly KubernetesGatewayResource[];
   readonly secrets: readonly SecretResource[];
+  /** Istio Telemetry resources (compiled for waypoints by controlplane/waypoint/telemetry.ts). */
+  readonly telemetries: readonly TelemetryResource[];
   readonly issues: readonly ModelIssue[];
 }
 
@@ -184,6 +187,7 @@ export function buildModel(
     gateways: ofType(all, 'Gateway'),
     kubernetesGateways: ofType(all, 'KubernetesGateway'),
     secrets: ofType(all, 'Secret'),
+    telemetries: ofType(all, 'Telemetry'),
     issues: issues.list,
   };
 }

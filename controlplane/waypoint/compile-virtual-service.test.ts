@@ -82,6 +82,25 @@ t.test('a service without routing config gets one default route to its own port'
       },
     ],
     waypoint: 'shop/waypoint',
+    // What request metrics label each destination endpoint with.
+    telemetry: {
+      workloads: {
+        '10.1.0.5': {
+          workload: 'reviews-v1',
+          namespace: 'shop',
+          canonicalService: 'reviews',
+          canonicalRevision: 'v1',
+          cluster: 'Kubernetes',
+        },
+        '10.1.0.6': {
+          workload: 'reviews-v2',
+          namespace: 'shop',
+          canonicalService: 'reviews',
+          canonicalRevision: 'v2',
+          cluster: 'Kubernetes',
+        },
+      },
+    },
   });
 });
 

@@ -38,6 +38,7 @@ import { refOf } from './refs.js';
 import type { RouteContext } from './route-context.js';
 import { securityFor } from './security-policies.js';
 import { sourceAddresses } from './sources.js';
+import { serviceTelemetry, telemetryIndex, type TelemetryIndex } from './telemetry.js';
 import { virtualServicesFor } from './virtual-services.js';
 import { virtualServiceHttpRoutes } from './vs-http.js';
 import type { MatchContext } from './vs-match.js';
@@ -106,6 +107,7 @@ function compileService(
   service: MeshService,
   waypoint: Waypoint,
   ctx: CompileContext,
+  telemetry: TelemetryIndex,
 ): WaypointService {
   const { model } = ctx;
   const serviceRef = refOf(service.resource);
@@ -149,6 +151,7 @@ function compileService(
     { origin: DEFAULT_ORIGIN, ports: [port], destinations: [toService(port)] },
   ]);
 
+  const compiled = clusters.list();
   return {
     namespace: service.namespace,
     name: service.name,
@@ -157,9 +160,10 @@ function compileService(
     ports,
     http,
     tcp,
-    clusters: clusters.list(),
+    clusters: compiled,
     waypoint: `${waypoint.namespace}/${waypoint.name}`,
     ...securityFor(model, service, waypoint, ctx.options.rootNamespace),
+    telemetry: serviceTelemetry(service, waypoint, compiled, telemetry),
   };
 }
 
@@ -178,9 +182,10 @@ export function compileWaypointServices(
     issues: new IssueSink(),
   };
   const services = new Map<string, WaypointService>();
+  const telemetry = telemetryIndex(model, options);
   for (const service of model.services) {
     if (service.waypoint.state !== 'bound') continue;
-    const config = compileService(service, service.waypoint.waypoint, ctx);
+    const config = compileService(service, service.waypoint.waypoint, ctx, telemetry);
     services.set(waypointServiceName(config), config);
   }
   return { services, issues: ctx.issues.list };

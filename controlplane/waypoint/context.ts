@@ -8,6 +8,8 @@ export interface WaypointCompileOptions {
   readonly trustDomain: string;
   /** Where mesh-wide DestinationRules live. */
   readonly rootNamespace: string;
+  /** Istio's cluster id, for metric labels; `Kubernetes` unless set. */
+  readonly clusterId?: string;
 }
 
 /** Issues without repeats: many routes naming one missing subset is one finding per route. */

@@ -153,6 +153,7 @@ class Forwarding {
     host.active++;
     this.#record.attempts++;
     this.#record.endpoint = host.key;
+    this.#record.upstream = host.endpoint;
     this.#breakFlag = undefined;
     const started = performance.now();
     const attempt = sendAttempt({
@@ -249,7 +250,10 @@ class Forwarding {
     const headers = endToEndHeaders(response.headersDistinct);
     this.#plan.decorateResponse(headers);
     this.#record.status = status;
+    const grpcStatus = response.headers['grpc-status'];
+    if (typeof grpcStatus === 'string') this.#record.grpcStatus = grpcStatus;
     const writable = this.#downstream.startResponse(status, headers);
+    response.on('data', this.#countResponseBytes);
     return new Promise((resolve) => {
       writable.once('finish', () => resolve());
       response.once('close', () => {
@@ -301,6 +305,11 @@ class Forwarding {
     const headers = flag === 'UO' ? OVERLOADED : undefined;
     replyLocally(this.#downstream, this.#record, status, body, headers);
   }
+
+  /** Only a length added per chunk: the bytes themselves are piped. */
+  readonly #countResponseBytes = (chunk: Buffer): void => {
+    this.#record.responseBytes += chunk.length;
+  };
 
   readonly #onRouteTimeout = (): void => {
     this.#routeTimedOut = true;

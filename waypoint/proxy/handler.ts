@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { HttpRoute, RouteDestination } from '../../api/waypoint/config.js';
+import { writeTraceContext } from '../../core/telemetry/tracing/context.js';
 import type { Identity } from '../../core/identity/spiffe.js';
 import type { Logger } from '../../core/telemetry/log.js';
 import { decideFault } from '../cluster/fault.js';
@@ -14,6 +15,7 @@ import { pickDestination } from '../router/select.js';
 import type { ServiceTarget, WaypointState } from '../state.js';
 import type { JwksCache } from '../authn/jwks-cache.js';
 import { admitRequest } from './admission.js';
+import type { RequestTracing } from '../telemetry/tracing.js';
 import { RequestBody } from './body.js';
 import type { Downstream } from './downstream.js';
 import { forward } from './forward.js';
@@ -54,6 +56,8 @@ export interface HandlerContext {
   readonly onRequestDone: RequestDoneHook;
   /** Keys of RequestAuthentication JWT rules. */
   readonly jwks: JwksCache;
+  /** Starts each request's span when tracing is on for its service. */
+  readonly tracing?: RequestTracing;
 }
 
 /**
@@ -77,8 +81,15 @@ export async function handleRequest(
       : tunnel.targetFor(downstream.authority);
   const target = current ?? tunnel.target;
   const { service, port } = target;
+  const { headers } = downstream;
   const record: RequestRecord = {
     service: `${service.namespace}/${service.hostname}`,
+    destination: service,
+    // Envoy keeps the caller's request id (the mesh trusts it) and makes one otherwise.
+    requestId: firstValue(headers['x-request-id']) ?? randomUUID(),
+    userAgent: firstValue(headers['user-agent']),
+    forwardedFor: firstValue(headers['x-forwarded-for']),
+    span: context.tracing?.start(service, headers),
     port: port.port,
     protocol: downstream.protocol,
     method: downstream.method,
@@ -92,6 +103,7 @@ export async function handleRequest(
     startedAt: Date.now(),
     durationMs: 0,
     requestBytes: 0,
+    responseBytes: 0,
   };
   const body = downstream.hasBody ? new RequestBody(downstream.body) : undefined;
   try {
@@ -175,6 +187,7 @@ async function route(
       replyLocally(downstream, record, fault.abortStatus, FAULT_ABORT);
     } else {
       // A gRPC abort is a trailers-only gRPC response: HTTP 200 carrying the status.
+      record.grpcStatus = String(fault.abortGrpcStatus);
       replyLocally(downstream, record, 200, '', {
         'content-type': 'application/grpc',
         'grpc-status': String(fault.abortGrpcStatus),
@@ -248,7 +261,15 @@ async function toDestination(
     replyLocally(downstream, record, 503, '');
     return;
   }
-  const upstream = upstreamRequest(downstream, request.path, route, destination, matched, scheme);
+  const upstream = upstreamRequest(
+    downstream,
+    request.path,
+    route,
+    destination,
+    matched,
+    scheme,
+    record,
+  );
   const hash = hashKeyFor(cluster.cluster.policy.loadBalancer, request);
   for (const copy of route.mirrors ?? []) {
     const target = context.state.cluster(copy.cluster);
@@ -285,6 +306,7 @@ function upstreamRequest(
   destination: RouteDestination,
   matched: RouteMatchResult,
   scheme: 'http' | 'https' | undefined,
+  record: RequestRecord,
 ): { method: string; path: string; headers: HeaderMap } {
   const headers = copyHeaders(downstream.headers);
   // Envoy applies the weighted cluster's operations, then the route's. The authority is the
@@ -295,7 +317,9 @@ function upstreamRequest(
   const authority = route.rewrite?.authority ?? destination.authority ?? downstream.authority;
   headers.host = authority;
   headers['x-forwarded-proto'] = scheme ?? headers['x-forwarded-proto'] ?? 'http';
-  headers['x-request-id'] ??= randomUUID();
+  headers['x-request-id'] = record.requestId;
+  // Upstream sees this hop's span as its parent, in W3C and B3 alike.
+  if (record.span !== undefined) writeTraceContext(headers, record.span);
   if (downstream.hasBody && headers['content-length'] === undefined)
     headers['transfer-encoding'] = 'chunked';
   // The normalized path goes upstream, as Envoy forwards the path it matched on.
@@ -307,6 +331,10 @@ function upstreamRequest(
 /** Istio's percentages become parts per million, drawn as Envoy's runtime fractions are. */
 function chance(percentage: number, random: () => number): boolean {
   return Math.floor(random() * 1_000_000) < Math.trunc(percentage * 10_000);
+}
+
+function firstValue(value: string | string[] | undefined): string | undefined {
+  return typeof value === 'string' ? value : value?.[0];
 }
 
 function appendHeader(headers: HeaderMap, name: string, value: string): void {

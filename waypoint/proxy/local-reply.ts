@@ -28,6 +28,7 @@ export function replyLocally(
   headers: HeaderMap = {},
 ): void {
   record.status = status;
+  record.responseBytes = body === '' ? 0 : Buffer.byteLength(body);
   downstream.respond(
     status,
     body === '' ? headers : { 'content-type': 'text/plain', ...headers },

@@ -14,6 +14,7 @@ import type { Logger } from '../../core/telemetry/log.js';
 import { JwksCache } from '../authn/jwks-cache.js';
 import type { WaypointState } from '../state.js';
 import { http1Downstream, http2Downstream } from './downstream.js';
+import type { RequestTracing } from '../telemetry/tracing.js';
 import { handleRequest, type HandlerContext, type TunnelContext } from './handler.js';
 import type { RequestDoneHook } from './record.js';
 import { detectProtocol } from './sniff.js';
@@ -35,6 +36,8 @@ export interface WaypointProxyOptions {
   readonly random?: () => number;
   /** Told of every finished HTTP request (telemetry). */
   readonly onRequestDone?: RequestDoneHook;
+  /** Starts each request's span (telemetry); absent: trace headers pass untouched. */
+  readonly tracing?: RequestTracing;
 }
 
 /** An HTTP/1.1 connection (one tunnel) and the responses it has in flight. */
@@ -77,6 +80,7 @@ export class WaypointProxy {
       logger: options.logger,
       onRequestDone: options.onRequestDone ?? (() => undefined),
       jwks: new JwksCache({ logger: options.logger }),
+      ...(options.tracing === undefined ? {} : { tracing: options.tracing }),
     };
     this.#http1 = createHttp1Server({ requestTimeout: 0 }, (req, res) => {
       const socket = req.socket as unknown as TunnelSocket;

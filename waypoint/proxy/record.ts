@@ -1,4 +1,6 @@
+import type { Endpoint, WaypointService } from '../../api/waypoint/config.js';
 import type { Identity } from '../../core/identity/spiffe.js';
+import type { ActiveSpan } from '../../core/telemetry/tracing/tracer.js';
 import { insertFlag, type ResponseFlag } from './flags.js';
 
 /**
@@ -8,6 +10,14 @@ import { insertFlag, type ResponseFlag } from './flags.js';
 export interface RequestRecord {
   /** `namespace/hostname` of the service the request was addressed to. */
   readonly service: string;
+  /** That service's config when the request arrived (names, telemetry settings). */
+  readonly destination: WaypointService;
+  /** `x-request-id`: the client's, else one made here (UUID v4); sent upstream. */
+  readonly requestId: string;
+  readonly userAgent: string | undefined;
+  readonly forwardedFor: string | undefined;
+  /** This hop's span, when tracing is on for the service. */
+  readonly span: ActiveSpan | undefined;
   /** The service port it arrived on. */
   readonly port: number;
   readonly protocol: 'http1' | 'http2';
@@ -22,6 +32,8 @@ export interface RequestRecord {
   cluster?: string;
   /** `address:port` of the endpoint that answered (the last attempt's). */
   endpoint?: string;
+  /** That endpoint's config: its workload address and identity, for telemetry. */
+  upstream?: Endpoint;
   /** The status sent downstream; 0 when none was (the client went away first). */
   status: number;
   /** Envoy's response flags, in Envoy's order. */
@@ -36,6 +48,10 @@ export interface RequestRecord {
   upstreamMs?: number;
   /** Request body bytes read from the client. */
   requestBytes: number;
+  /** Response body bytes sent to the client (chunk lengths summed, or the local reply's). */
+  responseBytes: number;
+  /** `grpc-status` of the response head, when it had one. */
+  grpcStatus?: string;
 }
 
 /** Called once per request when its response is complete or abandoned. */

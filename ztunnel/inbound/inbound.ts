@@ -45,7 +45,7 @@ export class Inbound {
     const target = request.authority;
     const checked = this.#admit(pod, target, request.peerIdentity, request.peerAddress);
     if ('status' in checked) {
-      this.#refused(pod, target, checked, request.peerIdentity);
+      this.#refused(pod, target, checked, request.peerAddress, request.peerIdentity);
       request.reject(checked.status, checked.reason);
       return;
     }
@@ -98,7 +98,7 @@ export class Inbound {
     const source = client.remoteAddress ?? '';
     const checked = this.#admit(pod, target, undefined, source);
     if ('status' in checked) {
-      this.#refused(pod, target, checked);
+      this.#refused(pod, target, checked, source);
       client.resetAndDestroy();
       return;
     }
@@ -169,11 +169,32 @@ export class Inbound {
     pod: EnrolledPod,
     target: SocketAddress,
     refusal: Refusal,
+    source: string,
     peerIdentity?: Identity,
   ): void {
     const reason =
       refusal.status === 401 ? 'denied' : refusal.status === 400 ? 'bad_request' : 'unavailable';
     this.#ctx.metrics.failed('inbound', reason);
+    const { accessLog, state } = this.#ctx;
+    if (accessLog.enabled) {
+      const labels = connectionLabels({
+        reporter: 'destination',
+        source: state.workloadByIp(source),
+        ...(peerIdentity === undefined ? {} : { sourcePrincipal: peerIdentity }),
+        destination: state.workloadByName(pod.namespace, pod.name),
+        mtls: peerIdentity !== undefined,
+      });
+      accessLog.failed(
+        {
+          direction: 'inbound',
+          src: source,
+          dst: `${target.address}:${target.port}`,
+          labels,
+          startedAt: performance.now(),
+        },
+        reason,
+      );
+    }
     this.#ctx.logger.info(
       {
         workload: podName(pod),
@@ -195,7 +216,8 @@ export class Inbound {
     source: string,
     target: SocketAddress,
   ): void {
-    const { metrics, connections, logger } = this.#ctx;
+    const { metrics, connections, logger, accessLog } = this.#ctx;
+    const startedAt = performance.now();
     metrics.opened(labels);
     const done = connections.add(app, {
       direction: 'inbound',
@@ -207,6 +229,17 @@ export class Inbound {
       .finally(() => {
         done();
         metrics.closed(labels, { received: app.bytesWritten, sent: app.bytesRead });
+        if (accessLog.enabled)
+          accessLog.complete(
+            {
+              direction: 'inbound',
+              src: source,
+              dst: `${target.address}:${target.port}`,
+              labels,
+              startedAt,
+            },
+            { sent: app.bytesWritten, recv: app.bytesRead },
+          );
       });
   }
 }

@@ -1,3 +1,4 @@
+import type { ConnectionRecord } from '../access-log.js';
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import { pipeBoth } from '../../core/hbone/pipe.js';
@@ -174,7 +175,7 @@ export class Outbound {
       service,
       mtls: true,
     });
-    this.#carry(client, stream, labels, pod, original);
+    this.#carry(client, stream, labels, pod, original, plan.authority);
   }
 
   /** Pipes a connection to its end; the bytes are the captured client socket's counters. */
@@ -184,8 +185,10 @@ export class Outbound {
     labels: ConnectionLabels,
     pod: EnrolledPod,
     original: SocketAddress,
+    hboneAddr?: string,
   ): void {
-    const { metrics, connections, logger } = this.#ctx;
+    const { metrics, connections, logger, accessLog } = this.#ctx;
+    const startedAt = performance.now();
     metrics.opened(labels);
     const done = connections.add(client, {
       direction: 'outbound',
@@ -199,6 +202,11 @@ export class Outbound {
       .finally(() => {
         done();
         metrics.closed(labels, { received: client.bytesRead, sent: client.bytesWritten });
+        if (accessLog.enabled)
+          accessLog.complete(
+            { ...connection(client, original, labels, startedAt), hboneAddr },
+            { sent: client.bytesRead, recv: client.bytesWritten },
+          );
       });
   }
 
@@ -210,6 +218,12 @@ export class Outbound {
     original?: SocketAddress,
   ): void {
     this.#ctx.metrics.failed('outbound', reason);
+    const { accessLog, state } = this.#ctx;
+    if (accessLog.enabled && original !== undefined) {
+      const source = state.workloadByName(pod.namespace, pod.name);
+      const labels = connectionLabels({ reporter: 'source', source, mtls: false });
+      accessLog.failed(connection(client, original, labels, performance.now()), reason);
+    }
     this.#ctx.logger.warn(
       {
         workload: `${pod.namespace}/${pod.name}`,
@@ -222,4 +236,20 @@ export class Outbound {
     // A reset, not a clean close: the client must not mistake a failure for an empty reply.
     client.resetAndDestroy();
   }
+}
+
+/** The connection as the access log names it. */
+function connection(
+  client: Socket,
+  original: SocketAddress,
+  labels: ConnectionLabels,
+  startedAt: number,
+): ConnectionRecord {
+  return {
+    direction: 'outbound',
+    src: `${client.remoteAddress ?? 'unknown'}:${client.remotePort ?? 0}`,
+    dst: `${original.address}:${original.port}`,
+    labels,
+    startedAt,
+  };
 }

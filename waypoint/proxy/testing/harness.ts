@@ -26,6 +26,7 @@ import { WaypointState } from '../../state.js';
 import { WaypointProxy } from '../proxy.js';
 import type { RequestRecord } from '../record.js';
 import type { TunnelFactory } from '../tunnels.js';
+import type { RequestTracing } from '../../telemetry/tracing.js';
 
 // Builders and a harness for tests of the waypoint's request pipeline: services written by
 // hand, apps on loopback, and the proxy fed tunnels by a loopback listener. Not used outside
@@ -237,7 +238,7 @@ export interface ProxyHarness {
 export async function startProxy(
   t: Test,
   services: readonly WaypointService[],
-  options: { random?: () => number; tunnels?: LoopbackTunnels } = {},
+  options: { random?: () => number; tunnels?: LoopbackTunnels; tracing?: RequestTracing } = {},
 ): Promise<ProxyHarness> {
   const state = new WaypointState({
     waypoint: WAYPOINT,
@@ -255,6 +256,7 @@ export async function startProxy(
     logger: silentLogger(),
     random: options.random ?? Math.random,
     onRequestDone: (record) => records.push({ ...record, flags: [...record.flags] }),
+    ...(options.tracing === undefined ? {} : { tracing: options.tracing }),
   });
   const listeners = new Map<string, { server: Server; agent: Agent }>();
   t.teardown(() => {
