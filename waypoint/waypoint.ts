@@ -138,6 +138,7 @@ export class Waypoint {
         options.onRequestDone?.(record);
       },
       tracing: this.#telemetry.tracing,
+      pathNormalization: () => this.#telemetry.settings.mesh.pathNormalization,
     });
     this.#hbone = new HboneServer({
       credentials: () => this.#secrets.current(this.identity),

@@ -13,7 +13,7 @@ import { authenticate, type Authentication } from '../authn/authenticate.js';
 import type { JwksCache } from '../authn/jwks-cache.js';
 import type { PeerAttributes } from '../authz/attributes.js';
 import { authorize, authorizeConnection } from '../authz/evaluate.js';
-import { normalizePath } from '../authz/normalize-path.js';
+import { normalizePath, type PathNormalization } from '../authz/normalize-path.js';
 import type { Downstream } from './downstream.js';
 import type { TunnelContext } from './handler.js';
 import { replyLocally } from './local-reply.js';
@@ -25,6 +25,8 @@ export const RBAC_DENIED = 'RBAC: access denied';
 export interface AdmissionContext {
   readonly jwks: JwksCache;
   readonly logger: Logger;
+  /** MeshConfig `pathNormalization` in force now (read per request: a push applies next). */
+  readonly pathNormalization?: () => PathNormalization;
 }
 
 const peers = new WeakMap<TunnelContext, PeerAttributes>();
@@ -64,7 +66,7 @@ export async function admitRequest(
   record: RequestRecord,
   context: AdmissionContext,
 ): Promise<string | undefined> {
-  const normalized = normalizePath(downstream.path);
+  const normalized = normalizePath(downstream.path, context.pathNormalization?.());
   if (!normalized.ok) {
     // Envoy's reply to a path it cannot normalize: 400 without a body.
     replyLocally(downstream, record, 400, '');

@@ -3,6 +3,7 @@ import { connect as connectHttp2, type IncomingHttpHeaders } from 'node:http2';
 import { createServer, type AddressInfo } from 'node:net';
 import t from 'tap';
 import type { RetryPolicy } from '../../api/waypoint/config.js';
+import type { PathNormalization } from '../authz/normalize-path.js';
 import { waitFor } from '../../core/xds/testing/wait.js';
 import {
   cluster,
@@ -480,4 +481,31 @@ t.test('a drain closes idle connections and tells busy ones to close', async (t)
   const reply = await busy;
   t.equal(reply.status, 200);
   t.equal(reply.headers.connection, 'close');
+});
+
+t.test('path normalization follows MeshConfig as it is now, request by request', async (t) => {
+  const app = await startApp(t);
+  const c = cluster([endpoint(app.port)]);
+  const denyAdmin = {
+    name: 'demo/no-admin',
+    action: 'DENY' as const,
+    rules: [{ to: [{ paths: ['/admin'] }] }],
+  };
+  let mode: PathNormalization = 'DECODE_AND_MERGE_SLASHES';
+  const h = await startProxy(t, [service([c], [route([c])], { policies: [denyAdmin] })], {
+    pathNormalization: () => mode,
+  });
+  t.equal((await h.request({ path: '//admin' })).status, 403, 'merged, then denied');
+  t.equal((await h.request({ path: '/%2Fadmin' })).status, 403, 'decoded and merged');
+  mode = 'BASE';
+  t.equal((await h.request({ path: '//admin' })).status, 200, 'BASE keeps the double slash');
+  t.equal(app.received.at(-1)?.url, '//admin', 'and sends it upstream as received');
+  t.equal((await h.request({ path: '/x/../admin' })).status, 403, 'BASE removes dot segments');
+  mode = 'MERGE_SLASHES';
+  t.equal((await h.request({ path: '//admin' })).status, 403);
+  t.equal((await h.request({ path: '/%2Fadmin' })).status, 200, 'MERGE_SLASHES keeps %2F');
+  mode = 'NONE';
+  t.equal((await h.request({ path: '/x/../admin' })).status, 200, 'NONE: the path as sent');
+  mode = 'DECODE_AND_MERGE_SLASHES';
+  t.equal((await h.request({ path: '//admin' })).status, 403, 'switching back restores it');
 });

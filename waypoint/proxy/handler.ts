@@ -15,6 +15,7 @@ import { pickDestination } from '../router/select.js';
 import type { ServiceTarget, WaypointState } from '../state.js';
 import type { JwksCache } from '../authn/jwks-cache.js';
 import { admitRequest } from './admission.js';
+import type { PathNormalization } from '../authz/normalize-path.js';
 import type { RequestTracing } from '../telemetry/tracing.js';
 import { RequestBody } from './body.js';
 import type { Downstream } from './downstream.js';
@@ -58,6 +59,8 @@ export interface HandlerContext {
   readonly jwks: JwksCache;
   /** Starts each request's span when tracing is on for its service. */
   readonly tracing?: RequestTracing;
+  /** MeshConfig `pathNormalization` now; absent: DECODE_AND_MERGE_SLASHES. */
+  readonly pathNormalization?: () => PathNormalization;
 }
 
 /**

@@ -15,6 +15,7 @@ import { JwksCache } from '../authn/jwks-cache.js';
 import type { WaypointState } from '../state.js';
 import { http1Downstream, http2Downstream } from './downstream.js';
 import type { RequestTracing } from '../telemetry/tracing.js';
+import type { PathNormalization } from '../authz/normalize-path.js';
 import { handleRequest, type HandlerContext, type TunnelContext } from './handler.js';
 import type { RequestDoneHook } from './record.js';
 import { detectProtocol } from './sniff.js';
@@ -38,6 +39,8 @@ export interface WaypointProxyOptions {
   readonly onRequestDone?: RequestDoneHook;
   /** Starts each request's span (telemetry); absent: trace headers pass untouched. */
   readonly tracing?: RequestTracing;
+  /** MeshConfig `pathNormalization` now; absent: DECODE_AND_MERGE_SLASHES. */
+  readonly pathNormalization?: () => PathNormalization;
 }
 
 /** An HTTP/1.1 connection (one tunnel) and the responses it has in flight. */
@@ -81,6 +84,9 @@ export class WaypointProxy {
       onRequestDone: options.onRequestDone ?? (() => undefined),
       jwks: new JwksCache({ logger: options.logger }),
       ...(options.tracing === undefined ? {} : { tracing: options.tracing }),
+      ...(options.pathNormalization === undefined
+        ? {}
+        : { pathNormalization: options.pathNormalization }),
     };
     this.#http1 = createHttp1Server({ requestTimeout: 0 }, (req, res) => {
       const socket = req.socket as unknown as TunnelSocket;

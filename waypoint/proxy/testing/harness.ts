@@ -1,3 +1,4 @@
+import type { PathNormalization } from '../../authz/normalize-path.js';
 import { once } from 'node:events';
 import {
   Agent,
@@ -238,7 +239,12 @@ export interface ProxyHarness {
 export async function startProxy(
   t: Test,
   services: readonly WaypointService[],
-  options: { random?: () => number; tunnels?: LoopbackTunnels; tracing?: RequestTracing } = {},
+  options: {
+    random?: () => number;
+    tunnels?: LoopbackTunnels;
+    tracing?: RequestTracing;
+    pathNormalization?: () => PathNormalization;
+  } = {},
 ): Promise<ProxyHarness> {
   const state = new WaypointState({
     waypoint: WAYPOINT,
@@ -257,6 +263,9 @@ export async function startProxy(
     random: options.random ?? Math.random,
     onRequestDone: (record) => records.push({ ...record, flags: [...record.flags] }),
     ...(options.tracing === undefined ? {} : { tracing: options.tracing }),
+    ...(options.pathNormalization === undefined
+      ? {}
+      : { pathNormalization: options.pathNormalization }),
   });
   const listeners = new Map<string, { server: Server; agent: Agent }>();
   t.teardown(() => {
