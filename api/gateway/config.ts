@@ -10,6 +10,7 @@
  * gateway runs the waypoint's request pipeline.
  */
 import type { Cluster, HttpRoute, RouteDestination } from '../waypoint/config.js';
+import type { ServiceTelemetry, WorkloadTelemetry } from '../waypoint/telemetry.js';
 
 export const GATEWAY_PROXY_TYPE_URL = 'type.googleapis.com/ambit.gateway.v1.GatewayProxy';
 
@@ -85,6 +86,17 @@ export interface GatewayProxy {
   readonly name: string;
   readonly listeners: readonly GatewayListener[];
   readonly clusters: readonly Cluster[];
+  /** Telemetry API settings for the gateway's requests; absent: MeshConfig alone decides. */
+  readonly telemetry?: GatewayTelemetry;
+}
+
+/**
+ * What the Telemetry API says of a gateway's requests (the waypoint's ServiceTelemetry, the
+ * same for every route) and who the gateway is in Istio's metric labels: it reports its
+ * requests as their source.
+ */
+export interface GatewayTelemetry extends ServiceTelemetry {
+  readonly source: WorkloadTelemetry;
 }
 
 /** The xDS resource name of a gateway's config. */

@@ -6,6 +6,7 @@
 import { s } from '../schema/index.js';
 import type { CheckContext, Infer } from '../schema/index.js';
 import { cluster, httpRoute, routeDestination } from '../waypoint/schema.js';
+import { serviceTelemetryFields, workloadTelemetrySchema } from '../waypoint/telemetry-schema.js';
 import type { GatewayProxy } from './config.js';
 
 const port = s.integer({ minimum: 1, maximum: 65535 });
@@ -83,6 +84,7 @@ export const gatewayProxySchema = s
     name,
     listeners: s.array(listener),
     clusters: s.array(cluster),
+    telemetry: s.object({ ...serviceTelemetryFields, source: workloadTelemetrySchema }).optional(),
   })
   .check(references, 'Routes name clusters that exist; listener ports are unique.');
 

@@ -327,3 +327,80 @@ status: { phase: Running, podIP: 10.0.1.20, conditions: [{ type: Ready, status: 
     t.equal(build('false')?.clusters[0]?.endpoints[0]?.address, '10.0.1.7');
   },
 );
+
+t.test(
+  "Telemetry at the gateway: a selector on its pod's labels beats its namespace's",
+  async (t) => {
+    const telemetry = (namespace: string, name: string, body: string) =>
+      `apiVersion: telemetry.istio.io/v1
+kind: Telemetry
+metadata: { name: ${name}, namespace: ${namespace} }
+spec:
+${body}`;
+    const meshWide = telemetry(
+      'istio-system',
+      'mesh-default',
+      `  accessLogging: [{ providers: [{ name: envoy }] }]
+  tracing: [{ randomSamplingPercentage: 5 }]`,
+    );
+    const root = gatewayOf(GATEWAY, VS, meshWide).telemetry;
+    t.same(root?.accessLogging, { providers: ['envoy'], disabled: false });
+    t.equal(root?.tracing?.randomSamplingPercentage, 5);
+    t.same(
+      root?.source,
+      {
+        workload: 'ingress-0',
+        namespace: 'istio-system',
+        canonicalService: 'ingress-0',
+        canonicalRevision: 'latest',
+        cluster: 'Kubernetes',
+      },
+      'the source labels: the gateway pod itself',
+    );
+    t.same(Object.keys(root?.workloads ?? {}), ['10.0.1.7'], 'destination facts for the endpoints');
+    t.equal(root?.workloads['10.0.1.7']?.workload, 'httpbin-0');
+
+    const scoped = gatewayOf(
+      GATEWAY,
+      VS,
+      meshWide,
+      telemetry(
+        'istio-system',
+        'by-selector',
+        `  selector: { matchLabels: { istio: ingressgateway } }
+  tracing: [{ randomSamplingPercentage: 50 }]`,
+      ),
+      telemetry(
+        'istio-system',
+        'other-pods',
+        `  selector: { matchLabels: { app: nothing-here } }
+  tracing: [{ randomSamplingPercentage: 1 }]`,
+      ),
+      telemetry(
+        'httpbin',
+        'not-the-gateway',
+        '  tracing: [{ randomSamplingPercentage: 99 }]\n  accessLogging: [{ disabled: false }]',
+      ),
+    ).telemetry;
+    t.equal(scoped?.tracing?.randomSamplingPercentage, 50, 'a selector on the pod labels wins');
+    t.same(
+      scoped?.accessLogging,
+      { providers: ['envoy'], disabled: false },
+      "each section on its own; another namespace's Telemetry does not apply",
+    );
+
+    // Istio counts a gateway as a client: SERVER entries pass it by.
+    const modes = gatewayOf(
+      GATEWAY,
+      VS,
+      telemetry(
+        'istio-system',
+        'modes',
+        `  tracing:
+  - { match: { mode: SERVER }, randomSamplingPercentage: 10 }
+  - { match: { mode: CLIENT }, randomSamplingPercentage: 20 }`,
+      ),
+    ).telemetry;
+    t.equal(modes?.tracing?.randomSamplingPercentage, 20);
+  },
+);

@@ -23,10 +23,12 @@ import {
 import { DestinationRuleIndex } from '../waypoint/destination-rules.js';
 import { servicesByHostname } from '../waypoint/hosts.js';
 import { refOf } from '../waypoint/refs.js';
+import { telemetryIndex, type TelemetryIndex } from '../waypoint/telemetry.js';
 import type { GatewayCompileContext } from './context.js';
 import { SecretIndex } from './credentials.js';
 import { kubernetesGatewayServers } from './gateway-api.js';
 import { istioGatewayServers, type PortServer } from './istio-gateway.js';
+import { gatewayTelemetry } from './telemetry.js';
 import { throughWaypoints } from './use-waypoint.js';
 import { kubernetesGatewaySelectsPod, selectsPod } from './workloads.js';
 
@@ -67,6 +69,7 @@ function compilePod(
   pod: PodWorkload,
   ctx: CompileContext,
   secrets: SecretIndex,
+  telemetry: TelemetryIndex,
 ): GatewayProxy | undefined {
   const { model } = ctx;
   const istio = model.gateways.filter((g) => selectsPod(g, pod));
@@ -82,18 +85,20 @@ function compilePod(
     ...istio.flatMap((g) => istioGatewayServers(g, model.virtualServices, gctx)),
     ...kube.flatMap((g) => kubernetesGatewayServers(g, model.httpRoutes, gctx)),
   ];
+  const clusters = throughWaypoints(
+    gctx.clusters.list(),
+    model,
+    ctx.servicesByHostname,
+    pod.namespace,
+    ctx.options.trustDomain,
+  );
   return {
     namespace: pod.namespace,
     serviceAccount: pod.serviceAccount,
     name: pod.name,
     listeners: listeners(servers, pod, ctx),
-    clusters: throughWaypoints(
-      gctx.clusters.list(),
-      model,
-      ctx.servicesByHostname,
-      pod.namespace,
-      ctx.options.trustDomain,
-    ),
+    clusters,
+    telemetry: gatewayTelemetry(pod, clusters, telemetry),
   };
 }
 
@@ -112,10 +117,11 @@ export function compileGateways(
     issues: new IssueSink(),
   };
   const secrets = new SecretIndex(model.secrets);
+  const telemetry = telemetryIndex(model, options);
   const gateways = new Map<string, GatewayProxy>();
   for (const pod of model.pods) {
     if (pod.terminal) continue;
-    const config = compilePod(pod, ctx, secrets);
+    const config = compilePod(pod, ctx, secrets, telemetry);
     if (config !== undefined) gateways.set(gatewayProxyName(config), config);
   }
   return { gateways, issues: ctx.issues.list };

@@ -26,6 +26,7 @@ import { canonical } from '../ambient/workload-address.js';
 import { GATEWAY_NAME } from '../model/labels.js';
 import type { MeshModel } from '../model/mesh-model.js';
 import type { MeshService } from '../model/services.js';
+import type { PodWorkload } from '../model/workloads.js';
 import type { Waypoint } from '../model/waypoints.js';
 
 const DEFAULT_CLUSTER_ID = 'Kubernetes';
@@ -34,6 +35,8 @@ const DEFAULT_CLUSTER_ID = 'Kubernetes';
 export interface TelemetryIndex {
   readonly telemetries: readonly TelemetryResource[];
   readonly rootNamespace: string;
+  /** Istio's cluster id, `source_cluster`/`destination_cluster` in metrics. */
+  readonly clusterId: string;
   /** Pod workloads by IP. */
   readonly workloads: ReadonlyMap<string, WorkloadTelemetry>;
 }
@@ -45,20 +48,30 @@ export function telemetryIndex(
   const cluster = options.clusterId ?? DEFAULT_CLUSTER_ID;
   const workloads = new Map<string, WorkloadTelemetry>();
   for (const pod of model.pods) {
-    const names = canonical(pod.labels, pod.workloadName);
-    const facts: WorkloadTelemetry = {
-      workload: pod.workloadName,
-      namespace: pod.namespace,
-      canonicalService: names.canonicalName,
-      canonicalRevision: names.canonicalRevision,
-      cluster,
-    };
+    const facts = workloadFacts(pod, cluster);
     for (const ip of pod.ips) workloads.set(ip, facts);
   }
-  return { telemetries: model.telemetries, rootNamespace: options.rootNamespace, workloads };
+  return {
+    telemetries: model.telemetries,
+    rootNamespace: options.rootNamespace,
+    clusterId: cluster,
+    workloads,
+  };
 }
 
-type Scope = 0 | 1 | 2 | 3;
+/** What Istio's metric labels call a pod. */
+export function workloadFacts(pod: PodWorkload, cluster: string): WorkloadTelemetry {
+  const names = canonical(pod.labels, pod.workloadName);
+  return {
+    workload: pod.workloadName,
+    namespace: pod.namespace,
+    canonicalService: names.canonicalName,
+    canonicalRevision: names.canonicalRevision,
+    cluster,
+  };
+}
+
+export type Scope = 0 | 1 | 2 | 3;
 
 /** How specifically a Telemetry applies to this service at this waypoint; undefined: not. */
 function scopeOf(
@@ -109,6 +122,49 @@ function tracingSetting(entry: TelemetryTracing): TracingSetting {
   };
 }
 
+/**
+ * The `accessLogging` and `tracing` settings that apply to a proxy: each section from the most
+ * specific Telemetry (lowest `scopeOf`) that has an entry `applies` takes (by `match.mode`).
+ */
+export function telemetrySettings(
+  index: TelemetryIndex,
+  scopeOf: (telemetry: TelemetryResource) => Scope | undefined,
+  applies: (entry: { match?: { mode?: string } }) => boolean,
+): Pick<ServiceTelemetry, 'accessLogging' | 'tracing'> {
+  const applying = index.telemetries
+    .map((telemetry) => ({ telemetry, scope: scopeOf(telemetry) }))
+    .filter((a): a is { telemetry: TelemetryResource; scope: Scope } => a.scope !== undefined)
+    // Stable: within a scope the model's namespace/name order stays.
+    .sort((a, b) => a.scope - b.scope);
+  let accessLogging: AccessLoggingSetting | undefined;
+  let tracing: TracingSetting | undefined;
+  for (const { telemetry } of applying) {
+    const logEntry = telemetry.spec.accessLogging?.find(applies);
+    if (accessLogging === undefined && logEntry !== undefined)
+      accessLogging = accessLoggingSetting(logEntry);
+    const traceEntry = telemetry.spec.tracing?.find(applies);
+    if (tracing === undefined && traceEntry !== undefined) tracing = tracingSetting(traceEntry);
+  }
+  return {
+    ...(accessLogging === undefined ? {} : { accessLogging }),
+    ...(tracing === undefined ? {} : { tracing }),
+  };
+}
+
+/** The workload facts of every endpoint of `clusters`, by IP (destination labels). */
+export function endpointWorkloads(
+  clusters: readonly Cluster[],
+  index: TelemetryIndex,
+): Record<string, WorkloadTelemetry> {
+  const workloads: Record<string, WorkloadTelemetry> = {};
+  for (const cluster of clusters)
+    for (const endpoint of cluster.endpoints) {
+      const facts = index.workloads.get(endpoint.address);
+      if (facts !== undefined) workloads[endpoint.address] = facts;
+    }
+  return workloads;
+}
+
 /** The telemetry of one service at its waypoint: settings that apply and destination facts. */
 export function serviceTelemetry(
   service: MeshService,
@@ -116,32 +172,12 @@ export function serviceTelemetry(
   clusters: readonly Cluster[],
   index: TelemetryIndex,
 ): ServiceTelemetry {
-  const applying = index.telemetries
-    .map((telemetry) => ({
-      telemetry,
-      scope: scopeOf(telemetry, service, waypoint, index.rootNamespace),
-    }))
-    .filter((a): a is { telemetry: TelemetryResource; scope: Scope } => a.scope !== undefined)
-    // Stable: within a scope the model's namespace/name order stays.
-    .sort((a, b) => a.scope - b.scope);
-  let accessLogging: AccessLoggingSetting | undefined;
-  let tracing: TracingSetting | undefined;
-  for (const { telemetry } of applying) {
-    const logEntry = telemetry.spec.accessLogging?.find(servesServer);
-    if (accessLogging === undefined && logEntry !== undefined)
-      accessLogging = accessLoggingSetting(logEntry);
-    const traceEntry = telemetry.spec.tracing?.find(servesServer);
-    if (tracing === undefined && traceEntry !== undefined) tracing = tracingSetting(traceEntry);
-  }
-  const workloads: Record<string, WorkloadTelemetry> = {};
-  for (const cluster of clusters)
-    for (const endpoint of cluster.endpoints) {
-      const facts = index.workloads.get(endpoint.address);
-      if (facts !== undefined) workloads[endpoint.address] = facts;
-    }
   return {
-    ...(accessLogging === undefined ? {} : { accessLogging }),
-    ...(tracing === undefined ? {} : { tracing }),
-    workloads,
+    ...telemetrySettings(
+      index,
+      (telemetry) => scopeOf(telemetry, service, waypoint, index.rootNamespace),
+      servesServer,
+    ),
+    workloads: endpointWorkloads(clusters, index),
   };
 }

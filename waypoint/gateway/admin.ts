@@ -1,4 +1,5 @@
 import type { GatewayListener } from '../../api/gateway/config.js';
+import type { MeshConfig } from '../../api/mesh/config.js';
 import { GATEWAY_PROXY_TYPE_URL } from '../../api/gateway/config.js';
 import type { SecretManager } from '../../core/identity/secret-manager.js';
 import type { DeltaXdsClient } from '../../core/xds/client.js';
@@ -12,6 +13,7 @@ export interface GatewayDumpSources {
   secrets: Pick<SecretManager, 'certificates'>;
   xds: Pick<DeltaXdsClient, 'versions'>;
   ready: () => boolean;
+  mesh: () => MeshConfig;
 }
 
 /** Listeners as pushed (TLS material left out: only where it came from), clusters as running. */
@@ -23,6 +25,7 @@ export function gatewayConfigDump(sources: GatewayDumpSources): unknown {
     listeners: (sources.state.config?.listeners ?? []).map(redact),
     clusters: [...sources.state.clusters.clusters().values()].map(dumpCluster),
     certificates: sources.secrets.certificates(),
+    mesh: sources.mesh(),
     xds: {
       [GATEWAY_PROXY_TYPE_URL]: Object.fromEntries(sources.xds.versions(GATEWAY_PROXY_TYPE_URL)),
     },

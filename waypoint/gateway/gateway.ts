@@ -5,6 +5,9 @@ import { identityOf, type Identity, type TrustDomain } from '../../core/identity
 import type { Logger } from '../../core/telemetry/log.js';
 import type { Registry } from '../../core/telemetry/metrics.js';
 import { DeltaXdsClient, type ResourceDelta } from '../../core/xds/client.js';
+import { DEFAULT_MESH_CONFIG } from '../../api/mesh/config.js';
+import { decodeMeshConfig } from '../../api/mesh/codec.js';
+import { MESH_CONFIG_TYPE_URL } from '../../api/xds/type-urls.js';
 import { decodeGatewayProxy } from '../../api/gateway/codec.js';
 import { GATEWAY_PROXY_TYPE_URL, type GatewayProxy } from '../../api/gateway/config.js';
 import { startProxyPorts, type ProxyPorts } from '../../core/admin/proxy-ports.js';
@@ -12,6 +15,7 @@ import { WaypointMetrics } from '../metrics.js';
 import { WaypointProxy } from '../proxy/proxy.js';
 import type { RequestDoneHook } from '../proxy/record.js';
 import { MeshTunnels } from '../proxy/tunnels.js';
+import { WaypointTelemetry } from '../telemetry/telemetry.js';
 import { gatewayConfigDump } from './admin.js';
 import { GatewayListeners } from './listeners.js';
 import { GatewayState } from './state.js';
@@ -57,6 +61,7 @@ export class Gateway {
   readonly #pool: HbonePool;
   readonly #proxy: WaypointProxy;
   readonly #listeners: GatewayListeners;
+  readonly #telemetry: WaypointTelemetry;
   #admin: ProxyPorts | undefined;
   #synced = false;
 
@@ -75,22 +80,35 @@ export class Gateway {
       clock: { now: () => performance.now() },
     });
     const tls = { ca: options.controlPlaneRoot, servername: options.servername };
+    const nodeId = `router~${options.name}.${options.namespace}`;
+    // Istio's gateways report their requests as the source, with their own workload's names.
+    this.#telemetry = new WaypointTelemetry({
+      node: { id: nodeId, name: options.name, namespace: options.namespace },
+      registry,
+      logger: logger.child({ component: 'tracing' }),
+      reporter: {
+        kind: 'gateway',
+        identity: this.identity,
+        workload: () => this.#state.config?.telemetry?.source,
+      },
+    });
     this.#xds = new DeltaXdsClient({
       address: options.xdsAddress,
       tls,
       token: options.token,
       node: {
-        id: `router~${options.name}.${options.namespace}`,
+        id: nodeId,
         metadata: {
           NAMESPACE: options.namespace,
           NAME: options.name,
           SERVICE_ACCOUNT: options.serviceAccount,
         },
       },
-      typeUrls: [GATEWAY_PROXY_TYPE_URL],
+      typeUrls: [GATEWAY_PROXY_TYPE_URL, MESH_CONFIG_TYPE_URL],
       logger: logger.child({ component: 'xds' }),
       registry,
-      onResources: (_typeUrl, delta) => this.#apply(delta),
+      onResources: (typeUrl, delta) =>
+        typeUrl === MESH_CONFIG_TYPE_URL ? this.#applyMesh(delta) : this.#apply(delta),
     });
     this.#ca = new CaClient({
       address: options.caAddress,
@@ -115,8 +133,11 @@ export class Gateway {
       logger: logger.child({ component: 'proxy' }),
       onRequestDone: (record) => {
         metrics.requestDone(record);
+        this.#telemetry.requestDone(record);
         options.onRequestDone?.(record);
       },
+      tracing: this.#telemetry.tracing,
+      pathNormalization: () => this.#telemetry.settings.mesh.pathNormalization,
     });
     this.#listeners = new GatewayListeners({
       state: this.#state,
@@ -152,6 +173,7 @@ export class Gateway {
       secrets: this.#secrets,
       xds: this.#xds,
       ready: () => this.ready,
+      mesh: () => this.#telemetry.settings.mesh,
     };
     this.#admin = await startProxyPorts({
       ...this.#options,
@@ -185,6 +207,7 @@ export class Gateway {
     this.#xds.close();
     this.#ca.close();
     this.#secrets.close();
+    await this.#telemetry.close();
     await this.#admin?.close();
   }
 
@@ -194,5 +217,13 @@ export class Gateway {
     for (const [name, update] of delta.upserts)
       upserts.set(name, decodeGatewayProxy(update.resource));
     this.#state.apply(upserts, delta.removals);
+    this.#telemetry.configure(undefined, this.#state.services());
+  }
+
+  /** The one MeshConfig resource; its removal means Istio's defaults. */
+  #applyMesh(delta: ResourceDelta): void {
+    let mesh = delta.removals.length > 0 ? DEFAULT_MESH_CONFIG : undefined;
+    for (const update of delta.upserts.values()) mesh = decodeMeshConfig(update.resource);
+    this.#telemetry.configure(mesh, this.#state.services());
   }
 }

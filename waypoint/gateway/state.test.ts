@@ -84,3 +84,24 @@ t.test('config for another gateway is ignored; removal of its own empties it', a
   s.apply(new Map(), ['istio-system/ingress/ingress-0']);
   t.equal(s.listener(80), undefined);
 });
+
+t.test("every virtual host carries the gateway's telemetry settings", async (t) => {
+  const s = state();
+  t.equal(s.httpTarget(80, undefined, 'httpbin.example.com').service.telemetry, undefined);
+  const telemetry = {
+    tracing: { providers: ['otel'], disableSpanReporting: false },
+    workloads: {},
+    source: {
+      workload: 'ingress',
+      namespace: 'istio-system',
+      canonicalService: 'ingress',
+      canonicalRevision: 'latest',
+      cluster: 'Kubernetes',
+    },
+  };
+  s.apply(new Map([['istio-system/ingress/ingress-0', { ...CONFIG, telemetry }]]), []);
+  t.equal(s.httpTarget(80, undefined, 'httpbin.example.com').service.telemetry, telemetry);
+  t.equal(s.httpTarget(80, undefined, 'other.org').service.telemetry, telemetry, 'unknown host');
+  t.equal(s.services().length, 2, 'one per listener, for the collectors in use');
+  t.ok(s.services().every((service) => service.telemetry === telemetry));
+});

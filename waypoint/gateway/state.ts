@@ -4,6 +4,7 @@ import type {
   GatewayServer,
   SniRoute,
 } from '../../api/gateway/config.js';
+import type { WaypointService } from '../../api/waypoint/config.js';
 import type { ServiceTarget } from '../state.js';
 import { WaypointState } from '../state.js';
 import type { Clock } from '../cluster/clock.js';
@@ -102,6 +103,11 @@ export class GatewayState {
     this.#changed.push(listener);
   }
 
+  /** One service config per listener, each carrying the gateway's telemetry settings. */
+  services(): WaypointService[] {
+    return [...this.#listeners.values()].map((entry) => entry.all.fallback.service);
+  }
+
   listener(port: number): GatewayListener | undefined {
     return this.#listeners.get(port)?.listener;
   }
@@ -178,6 +184,7 @@ export class GatewayState {
   }
 
   #target(port: number, hostname: string, routes: ServiceTarget['routes']): ServiceTarget {
+    const telemetry = this.#config?.telemetry;
     return {
       service: {
         namespace: this.#namespace,
@@ -189,6 +196,8 @@ export class GatewayState {
         tcp: [],
         clusters: [],
         waypoint: `${this.#namespace}/${this.#name}`,
+        // Telemetry settings apply to the gateway's every request (waypoint/telemetry/).
+        ...(telemetry === undefined ? {} : { telemetry }),
       },
       port: { port, protocol: 'http' },
       routes,

@@ -1,4 +1,6 @@
 import t from 'tap';
+import type { WorkloadTelemetry } from '../../api/waypoint/telemetry.js';
+import { identityOf, type TrustDomain } from '../../core/identity/spiffe.js';
 import { createRegistry } from '../../core/telemetry/metrics.js';
 import { cluster, ENDPOINT_IDENTITY, endpoint, route, service } from '../proxy/testing/harness.js';
 import { requestRecord } from '../proxy/testing/record.js';
@@ -89,4 +91,66 @@ t.test('every request is counted and its duration and sizes observed', async (t)
   );
   t.match(text, /istio_response_bytes_sum\{[^}]*response_code="200"[^}]*\} 2000/);
   t.match(text, /istio_request_bytes_sum\{[^}]*response_code="200"[^}]*\} 10/);
+});
+
+t.test('a gateway reports as the source, with its own names and the routed service', async (t) => {
+  const gatewayIdentity = identityOf({
+    trustDomain: 'cluster.local' as TrustDomain,
+    namespace: 'istio-system',
+    serviceAccount: 'istio-ingressgateway',
+  });
+  let own: WorkloadTelemetry | undefined = undefined;
+  const reporter = { kind: 'gateway' as const, identity: gatewayIdentity, workload: () => own };
+  // The gateway's record names its virtual host; a client outside the mesh has no identity.
+  const virtualHost = { ...destination, hostname: 'echo.example.com', name: 'ingress-0' };
+  const record = requestRecord({
+    destination: virtualHost,
+    sourceIdentity: undefined,
+    upstream,
+    cluster: c.name,
+  });
+  t.match(requestLabels(record, reporter), {
+    reporter: 'source',
+    source_workload: 'unknown',
+    source_workload_namespace: 'istio-system',
+    source_principal: gatewayIdentity,
+  });
+  own = {
+    workload: 'istio-ingressgateway',
+    namespace: 'istio-system',
+    canonicalService: 'istio-ingressgateway',
+    canonicalRevision: 'latest',
+    cluster: 'Kubernetes',
+  };
+  t.match(requestLabels(record, reporter), {
+    reporter: 'source',
+    source_workload: 'istio-ingressgateway',
+    source_workload_namespace: 'istio-system',
+    source_principal: gatewayIdentity,
+    source_app: 'istio-ingressgateway',
+    source_version: 'latest',
+    source_canonical_service: 'istio-ingressgateway',
+    source_canonical_revision: 'latest',
+    source_cluster: 'Kubernetes',
+    destination_workload: 'echo-v1',
+    destination_principal: ENDPOINT_IDENTITY,
+    destination_service: c.host,
+    destination_service_name: 'echo',
+    destination_service_namespace: 'demo',
+    connection_security_policy: 'unknown',
+  });
+  t.match(
+    requestLabels({ ...record, cluster: 'outbound|443||api.example.org' }, reporter),
+    {
+      destination_service: 'api.example.org',
+      destination_service_name: 'api.example.org',
+      destination_service_namespace: 'unknown',
+    },
+    'a host that is not a Kubernetes service names itself',
+  );
+  t.match(
+    requestLabels({ ...record, cluster: undefined, upstream: undefined, status: 404 }, reporter),
+    { destination_service: 'unknown', destination_workload: 'unknown', response_code: '404' },
+    'an unrouted request has no destination',
+  );
 });

@@ -7,12 +7,12 @@ import type { ExporterLimits } from '../../core/telemetry/tracing/exporter.js';
 import { Tracer } from '../../core/telemetry/tracing/tracer.js';
 import type { RequestRecord } from '../proxy/record.js';
 import { accessLogEntry } from './access-log.js';
-import { RequestMetrics } from './istio-metrics.js';
+import { RequestMetrics, type Reporter } from './istio-metrics.js';
 import { TelemetrySettings } from './settings.js';
 import { WaypointTracing, type SpanNode } from './tracing.js';
 
 /**
- * Everything the waypoint reports about requests: Istio's request metrics, the access log and
+ * Everything the waypoint (or the gateway) reports about requests: Istio's request metrics, the access log and
  * spans, switched per service by Telemetry settings and MeshConfig (settings.ts). Fed each
  * finished request's record; `tracing` starts spans for the request pipeline.
  */
@@ -29,9 +29,11 @@ export class WaypointTelemetry {
     logger: Logger;
     accessLog?: AccessLog;
     exporterLimits?: Partial<ExporterLimits>;
+    /** Absent: a waypoint. */
+    reporter?: Reporter;
   }) {
     const { node } = options;
-    this.#metrics = new RequestMetrics(options.registry);
+    this.#metrics = new RequestMetrics(options.registry, options.reporter);
     this.#accessLog = options.accessLog ?? new AccessLog();
     this.#tracer = new Tracer({
       // Istio names a proxy's spans' service `<canonical service>.<namespace>`.
