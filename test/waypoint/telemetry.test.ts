@@ -1,9 +1,7 @@
-import { once } from 'node:events';
-import { createServer, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { stringify } from 'yaml';
+import { startCollector } from '../support/collector.js';
 import { startMesh } from '../support/mesh.js';
 import { httpGetIn, netnsAgent } from '../support/netns.js';
 import {
@@ -30,50 +28,6 @@ const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const CALLER_SPAN = '00f067aa0ba902b7';
 const REQUESTS = 'istio_requests_total';
 const DROPPED = 'ambit_tracing_spans_dropped_total';
-
-interface OtlpSpan {
-  traceId: string;
-  spanId: string;
-  parentSpanId?: string;
-  kind: number;
-  name: string;
-  attributes: { key: string; value: { stringValue?: string } }[];
-}
-
-/** A collector on the cluster bridge that records OTLP posts, or hangs when told to. */
-async function startCollector(t: Test, host: string) {
-  const spans: OtlpSpan[] = [];
-  let hang = false;
-  const held: ServerResponse[] = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      if (hang) {
-        held.push(res);
-        return;
-      }
-      const body = JSON.parse(Buffer.concat(chunks).toString()) as {
-        resourceSpans: { scopeSpans: { spans: OtlpSpan[] }[] }[];
-      };
-      for (const rs of body.resourceSpans) for (const ss of rs.scopeSpans) spans.push(...ss.spans);
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    });
-  });
-  server.listen(0, host);
-  await once(server, 'listening');
-  const stop = () => {
-    server.closeAllConnections();
-    server.close();
-  };
-  t.teardown(stop);
-  return {
-    port: (server.address() as AddressInfo).port,
-    spans,
-    hangFromNowOn: () => (hang = true),
-    stop,
-  };
-}
 
 t.test('request telemetry at the waypoint', async (t) => {
   const mesh = await startMesh(t, { nodes: 1, extraTokens: [waypointToken(NAMESPACE)] });
