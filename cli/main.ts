@@ -6,6 +6,9 @@ import { validate } from './commands/validate.js';
 import { render } from './commands/render.js';
 import { waypoint } from './commands/waypoint.js';
 import { ztunnel } from './commands/ztunnel.js';
+import { local } from './commands/local.js';
+import { apply, del, get } from './commands/store.js';
+import { proxyStatus, ztunnelConfig } from './commands/proxies.js';
 
 const commands: Record<string, Command> = {
   controlplane,
@@ -13,6 +16,12 @@ const commands: Record<string, Command> = {
   ztunnel,
   waypoint,
   validate,
+  local,
+  apply,
+  delete: del,
+  get,
+  'ztunnel-config': ztunnelConfig,
+  'proxy-status': proxyStatus,
 };
 const experimental: Record<string, Command> = { render };
 

@@ -112,7 +112,15 @@ export class ConfigStore {
     const def = definitionOf(resource);
     const namespace = resource.metadata.namespace ?? '';
     const existing = await this.find(def, namespace, resource.metadata.name);
-    const object = await this.#withClusterIP(resource, existing);
+    // As the API server: the first apply stamps the creation time, later ones keep it.
+    const created =
+      existing?.resource.metadata.creationTimestamp ??
+      resource.metadata.creationTimestamp ??
+      new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    const object = await this.#withClusterIP(
+      { ...resource, metadata: { ...resource.metadata, creationTimestamp: created } },
+      existing,
+    );
     const text = stringify(object);
     const file = join(this.directory, objectFileName(def, namespace, resource.metadata.name));
     if (existing?.file === file && (await readFile(file, 'utf8')) === text) return 'unchanged';
