@@ -151,7 +151,9 @@ async function build(
     nodes: options.nodes,
     stateRoot: layout.clusterRoot,
   });
-  const env = { ...process.env, AMBIT_LOG_LEVEL: process.env.AMBIT_LOG_LEVEL ?? 'info' };
+  // Info whatever the caller's level: the logs are files to read later, and readiness is
+  // read from the control plane's 'serving' line.
+  const env = { ...process.env, AMBIT_LOG_LEVEL: 'info' };
   const start = async (
     process: Omit<ManagedProcess, 'ref' | 'log'>,
     args: string[],
