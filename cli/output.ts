@@ -10,7 +10,9 @@ export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 export function outputFormat(value: string | undefined): OutputFormat {
   const format = (value ?? 'table') === 'wide' ? 'table' : (value ?? 'table');
   if (!(OUTPUT_FORMATS as readonly string[]).includes(format))
-    throw new UsageError(`-o must be one of json, yaml (or leave it out for a table), not ${format}`);
+    throw new UsageError(
+      `-o must be one of json, yaml (or leave it out for a table), not ${format}`,
+    );
   return format as OutputFormat;
 }
 

@@ -97,7 +97,9 @@ const subcommands: Record<string, (argv: string[]) => Promise<number>> = {
       ports,
       command: positionals,
     });
-    console.log(`pod/${pod.name} running in ${pod.namespace} on ${pod.node}, IP ${pod.ip}; logs: ambit local logs ${pod.namespace}/${pod.name}`);
+    console.log(
+      `pod/${pod.name} running in ${pod.namespace} on ${pod.node}, IP ${pod.ip}; logs: ambit local logs ${pod.namespace}/${pod.name}`,
+    );
     return 0;
   },
 
@@ -126,7 +128,8 @@ const subcommands: Record<string, (argv: string[]) => Promise<number>> = {
       },
     });
     const [target] = positionals;
-    if (target === undefined || positionals.length > 1) throw new UsageError('give one pod: logs POD');
+    if (target === undefined || positionals.length > 1)
+      throw new UsageError('give one pod: logs POD');
     const mesh = await openTarget(values);
     const [namespace, name] = podName(target, values.namespace);
     const pod = await findPod(mesh, namespace, name);
@@ -191,7 +194,9 @@ function podName(text: string, namespace: string | undefined): [string, string] 
   const slash = text.indexOf('/');
   if (slash < 0) return [namespace ?? 'default', text];
   if (namespace !== undefined && namespace !== text.slice(0, slash))
-    throw new UsageError(`${text} names namespace ${text.slice(0, slash)}, --namespace says ${namespace}`);
+    throw new UsageError(
+      `${text} names namespace ${text.slice(0, slash)}, --namespace says ${namespace}`,
+    );
   return [text.slice(0, slash), text.slice(slash + 1)];
 }
 

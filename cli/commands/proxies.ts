@@ -1,10 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { LocalMesh } from '../../local/mesh/mesh.js';
-import {
-  controlPlaneConnections,
-  meshProxies,
-  ztunnelDumps,
-} from '../../local/mesh/proxies.js';
+import { controlPlaneConnections, meshProxies, ztunnelDumps } from '../../local/mesh/proxies.js';
 import { requireRoot } from '../../local/mesh/preflight.js';
 import { openTarget, STATE_DIR_OPTION, STATE_DIR_USAGE } from '../mesh-target.js';
 import { outputFormat, print } from '../output.js';
@@ -42,13 +38,18 @@ interface DumpedPolicy {
 }
 
 export const ztunnelConfig: Command = {
-  summary: 'show what the node tunnels hold: workloads, services, policies, certificates, connections',
+  summary:
+    'show what the node tunnels hold: workloads, services, policies, certificates, connections',
   usage: `${ZTUNNEL_VIEWS.join('|')} [--node NODE] [-o json|yaml] ${STATE_DIR_USAGE}`,
   async run(argv) {
     const { values, positionals } = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { node: { type: 'string' }, output: { type: 'string', short: 'o' }, ...STATE_DIR_OPTION },
+      options: {
+        node: { type: 'string' },
+        output: { type: 'string', short: 'o' },
+        ...STATE_DIR_OPTION,
+      },
     });
     const [view, ...extra] = positionals as [ZtunnelView | undefined, ...string[]];
     if (view === undefined || !ZTUNNEL_VIEWS.includes(view) || extra.length > 0)
@@ -61,7 +62,13 @@ export const ztunnelConfig: Command = {
       ((dump[view] ?? []) as Record<string, unknown>[]).map((entry) => ({ node, ...entry })),
     );
     const [headers, row] = ztunnelColumns(view);
-    print(format, entries, ['NODE', ...headers], entries.map((e) => [e.node, ...row(e)]), `No ${view}.`);
+    print(
+      format,
+      entries,
+      ['NODE', ...headers],
+      entries.map((e) => [e.node, ...row(e)]),
+      `No ${view}.`,
+    );
     return 0;
   },
 };
@@ -73,7 +80,14 @@ function ztunnelColumns(view: ZtunnelView): [string[], (e: Record<string, unknow
         ['NAMESPACE', 'NAME', 'ADDRESS', 'WORKLOAD NODE', 'PROTOCOL', 'WAYPOINT'],
         (e) => {
           const w = e as unknown as DumpedWorkload;
-          return [w.namespace, w.name, w.addresses.join(',') || 'None', w.node || 'None', w.protocol, w.waypoint?.address ?? 'None'];
+          return [
+            w.namespace,
+            w.name,
+            w.addresses.join(',') || 'None',
+            w.node || 'None',
+            w.protocol,
+            w.waypoint?.address ?? 'None',
+          ];
         },
       ];
     case 'services':
@@ -186,7 +200,12 @@ async function proxyStatuses(mesh: LocalMesh): Promise<ProxyStatus[]> {
   return rows;
 }
 
-function row(name: string, type: string, nodeId: string | undefined, client: ClientInfo | undefined): ProxyStatus {
+function row(
+  name: string,
+  type: string,
+  nodeId: string | undefined,
+  client: ClientInfo | undefined,
+): ProxyStatus {
   const types: ProxyStatus['types'] = {};
   for (const t of client?.types ?? [])
     types[shortType(t.typeUrl)] = { status: t.status, version: t.ackedVersion };

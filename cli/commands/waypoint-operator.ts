@@ -57,14 +57,18 @@ export const waypointOperator: Command = {
         },
         (line) => console.error(`• ${line}`),
       );
-      console.log(`waypoint ${namespace}/${name} applied: ${status.state}, address ${status.address ?? 'none'}`);
+      console.log(
+        `waypoint ${namespace}/${name} applied: ${status.state}, address ${status.address ?? 'none'}`,
+      );
       if (values['enroll-namespace'])
         console.log(`namespace ${namespace} labeled with "istio.io/use-waypoint: ${name}"`);
       return 0;
     }
     if (operation === 'delete') {
       if (!(await deleteWaypoint(mesh, namespace, name))) {
-        console.error(`waypoint ${namespace}/${name} not found; \`ambit waypoint list -A\` lists them`);
+        console.error(
+          `waypoint ${namespace}/${name} not found; \`ambit waypoint list -A\` lists them`,
+        );
         return 1;
       }
       console.log(`waypoint ${namespace}/${name} deleted`);
@@ -76,7 +80,14 @@ export const waypointOperator: Command = {
       format,
       statuses,
       ['NAMESPACE', 'NAME', 'FOR', 'ADDRESS', 'NODE', 'STATUS'],
-      statuses.map((w) => [w.namespace, w.name, w.for, w.address ?? '<none>', w.node ?? '<none>', w.state]),
+      statuses.map((w) => [
+        w.namespace,
+        w.name,
+        w.for,
+        w.address ?? '<none>',
+        w.node ?? '<none>',
+        w.state,
+      ]),
       'No waypoints found.',
     );
     return operation === 'status' && statuses.some((w) => w.state !== 'Ready') ? 1 : 0;

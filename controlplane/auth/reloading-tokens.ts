@@ -51,7 +51,10 @@ export class ReloadingTokenAuthenticator implements Authenticator {
       this.logger.info({ file: this.file }, 'token file re-read');
       return true;
     } catch (err) {
-      this.logger.warn({ err, file: this.file }, 'token file changed but cannot be used; kept the tokens read before');
+      this.logger.warn(
+        { err, file: this.file },
+        'token file changed but cannot be used; kept the tokens read before',
+      );
       return false;
     }
   }

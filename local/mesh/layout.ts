@@ -60,4 +60,3 @@ export function meshLayout(root: string): MeshLayout {
 export function resolveStateDir(flag: string | undefined): string {
   return flag ?? process.env[STATE_DIR_ENV] ?? DEFAULT_MESH_STATE_DIR;
 }
-

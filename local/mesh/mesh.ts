@@ -50,7 +50,9 @@ export class MeshLeftoverError extends MeshError {
 export class MeshNotUpError extends MeshError {
   readonly code = 'AMBIT_LOCAL_NOT_UP';
   constructor(readonly stateDir: string) {
-    super(`no local mesh is up in ${stateDir}; start one with \`ambit local up\` (or pass --state-dir)`);
+    super(
+      `no local mesh is up in ${stateDir}; start one with \`ambit local up\` (or pass --state-dir)`,
+    );
   }
 }
 
@@ -89,7 +91,8 @@ export async function openMesh(stateDir: string): Promise<LocalMesh> {
   const layout = meshLayout(stateDir);
   const record = await readRecord(layout.record);
   if (record === undefined) throw new MeshNotUpError(stateDir);
-  if (record.phase !== 'up' || record.controlPlane === undefined) throw new MeshLeftoverError(stateDir);
+  if (record.phase !== 'up' || record.controlPlane === undefined)
+    throw new MeshLeftoverError(stateDir);
   const cluster = await loadCluster(record.prefix, layout.clusterRoot);
   return {
     layout,
@@ -117,7 +120,13 @@ export async function meshUp(options: UpOptions): Promise<LocalMesh> {
   await checkHost(dirname(options.ambitBin));
   if ((await ownLeftovers(layout)).length > 0) throw new MeshLeftoverError(options.stateDir);
 
-  for (const dir of [layout.root, layout.configDir, layout.tokensDir, layout.logsDir, layout.podsDir])
+  for (const dir of [
+    layout.root,
+    layout.configDir,
+    layout.tokensDir,
+    layout.logsDir,
+    layout.podsDir,
+  ])
     await mkdir(dir, { recursive: true, mode: 0o755 });
   const prefix = randomPrefix();
   const record: MeshRecord = {
@@ -200,7 +209,9 @@ async function build(
       const line = await logLine(controlPlane.log, (l) => l.msg === 'control plane serving');
       if (line === undefined) return 'not serving yet';
       monitoring = String(line.monitoring);
-      const reply = await fetch(`http://${monitoring}/ready`, { signal: AbortSignal.timeout(1000) });
+      const reply = await fetch(`http://${monitoring}/ready`, {
+        signal: AbortSignal.timeout(1000),
+      });
       return reply.status === 200 ? undefined : `/ready answered ${reply.status}`;
     },
     { timeoutMs, log: controlPlane.log, alive: () => isAlive(controlPlane.ref) },

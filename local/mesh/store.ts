@@ -125,7 +125,10 @@ export class ConfigStore {
     const file = join(this.directory, objectFileName(def, namespace, resource.metadata.name));
     if (existing?.file === file && (await readFile(file, 'utf8')) === text) return 'unchanged';
     // Hidden while being written: the directory source skips dot files.
-    const temporary = join(this.directory, `.${objectFileName(def, namespace, 'x')}.${process.pid}`);
+    const temporary = join(
+      this.directory,
+      `.${objectFileName(def, namespace, 'x')}.${process.pid}`,
+    );
     await writeFile(temporary, text);
     await rename(temporary, file);
     if (existing && existing.file !== file) await this.#removeFrom(existing);
@@ -169,7 +172,8 @@ export class ConfigStore {
       existing?.resource.type === 'Service'
         ? (existing.resource.spec as { clusterIP?: string }).clusterIP
         : undefined;
-    const clusterIP = kept ?? (await this.#freeVip(`${resource.metadata.namespace}/${resource.metadata.name}`));
+    const clusterIP =
+      kept ?? (await this.#freeVip(`${resource.metadata.namespace}/${resource.metadata.name}`));
     return { ...object, spec: { ...spec, clusterIP, clusterIPs: [clusterIP] } };
   }
 
@@ -228,4 +232,3 @@ export function resolveKind(text: string): ResourceDefinition | undefined {
   // `gateway` alone means Istio's, as with Istio's CRDs installed (Gateway API's is `gtw`).
   return matches.find((d) => d.group === 'networking.istio.io') ?? matches[0];
 }
-

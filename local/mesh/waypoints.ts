@@ -244,8 +244,18 @@ function waypointService(namespace: string, name: string): object {
     spec: {
       selector: { [GATEWAY_NAME_LABEL]: name },
       ports: [
-        { name: 'mesh', port: WAYPOINT_HBONE_PORT, targetPort: WAYPOINT_HBONE_PORT, protocol: 'TCP' },
-        { name: 'status-port', port: ZTUNNEL_READINESS_PORT, targetPort: ZTUNNEL_READINESS_PORT, protocol: 'TCP' },
+        {
+          name: 'mesh',
+          port: WAYPOINT_HBONE_PORT,
+          targetPort: WAYPOINT_HBONE_PORT,
+          protocol: 'TCP',
+        },
+        {
+          name: 'status-port',
+          port: ZTUNNEL_READINESS_PORT,
+          targetPort: ZTUNNEL_READINESS_PORT,
+          protocol: 'TCP',
+        },
       ],
     },
   };

@@ -69,7 +69,9 @@ export async function findPod(
   namespace: string,
   name: string,
 ): Promise<PodRecord> {
-  const text = await readFile(mesh.layout.podRecord(namespace, name), 'utf8').catch(() => undefined);
+  const text = await readFile(mesh.layout.podRecord(namespace, name), 'utf8').catch(
+    () => undefined,
+  );
   if (text === undefined)
     throw new PodError(
       `${namespace}/${name}`,
@@ -189,6 +191,11 @@ async function leastLoadedNode(mesh: LocalMesh): Promise<string> {
 }
 
 function podResource(pod: PodRecord & { ports?: readonly (number | ContainerPort)[] }) {
-  const object = podObject(pod) as { apiVersion: string; kind: string; metadata: never; spec: never };
+  const object = podObject(pod) as {
+    apiVersion: string;
+    kind: string;
+    metadata: never;
+    spec: never;
+  };
   return { type: 'Pod' as const, ...object };
 }
