@@ -55,7 +55,10 @@ export async function main(argv: string[]): Promise<ExitCode> {
     console.error(`ambit: unknown command '${argv.slice(0, 2).join(' ')}'\n\n${help()}`);
     return 2;
   }
-  if (found.rest.includes('--help') || found.rest.includes('-h')) {
+  // After `--` the words are a command's own (`ambit local exec POD -- curl --help`).
+  const dash = found.rest.indexOf('--');
+  const flags = dash < 0 ? found.rest : found.rest.slice(0, dash);
+  if (flags.includes('--help') || flags.includes('-h')) {
     console.log(`usage: ambit ${found.name} ${found.command.usage}`);
     return 0;
   }

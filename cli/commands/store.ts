@@ -9,6 +9,7 @@ import {
   resolveKind,
   type StoredObject,
 } from '../../local/mesh/store.js';
+import { requireRoot } from '../../local/mesh/preflight.js';
 import { readConfigPaths } from '../files.js';
 import { openTarget, STATE_DIR_OPTION, STATE_DIR_USAGE } from '../mesh-target.js';
 import { age, outputFormat, print } from '../output.js';
@@ -24,6 +25,7 @@ export const apply: Command = {
   async run(argv) {
     const resources = await readInputs(argv);
     const { values } = parseStateDir(argv);
+    requireRoot('ambit apply');
     const mesh = await openTarget(values);
     for (const resource of resources)
       console.log(`${objectRef(resource)} ${await mesh.store.apply(resource)}`);
@@ -62,6 +64,7 @@ export const del: Command = {
       for (const name of names)
         targets.push({ def, namespace: values.namespace ?? 'default', name });
     }
+    requireRoot('ambit delete');
     const mesh = await openTarget(values);
     let missing = 0;
     for (const { def, namespace, name } of targets) {

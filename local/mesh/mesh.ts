@@ -110,6 +110,7 @@ export async function openMesh(stateDir: string): Promise<LocalMesh> {
 export async function meshUp(options: UpOptions): Promise<LocalMesh> {
   const progress = options.progress ?? (() => undefined);
   const layout = meshLayout(options.stateDir);
+  await checkHost(dirname(options.ambitBin));
   const existing = await readRecord(layout.record);
   if (existing !== undefined) {
     const controlPlane = existing.processes.find((p) => p.program === 'controlplane');
@@ -117,7 +118,6 @@ export async function meshUp(options: UpOptions): Promise<LocalMesh> {
       throw new MeshAlreadyUpError(options.stateDir);
     throw new MeshLeftoverError(options.stateDir);
   }
-  await checkHost(dirname(options.ambitBin));
   if ((await ownLeftovers(layout)).length > 0) throw new MeshLeftoverError(options.stateDir);
 
   for (const dir of [

@@ -46,6 +46,10 @@ t.test('down after kill -9 of every mesh process leaves nothing behind', async (
   t.equal(pids.length, 6, 'control plane, 2 agents, 2 ztunnels, 1 pod');
   for (const pid of pids) process.kill(pid, 'SIGKILL');
 
+  const again = await mesh.ambit(['local', 'up']);
+  t.equal(again.code, 1, 'up over a crashed mesh refuses');
+  t.match(again.stderr, /processes are gone .*ambit local down --state-dir/);
+
   const down = await mesh.ambit(['local', 'down']);
   t.equal(down.code, 0, down.stderr);
   t.match(down.stdout, `cluster ${prefix}`);

@@ -1,7 +1,8 @@
 import t from 'tap';
+import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runAmbit, tempDir } from '../support/ambit.js';
+import { AMBIT_BIN, childEnv, runAmbit, tempDir } from '../support/ambit.js';
 import { getInNetns } from '../../local/mesh/netns-http.js';
 import { eventually, localMeshRun } from './local-support.js';
 
@@ -72,6 +73,30 @@ t.test('a typo in a flag is a usage error that names it', async (t) => {
   t.equal(result.code, 2);
   t.match(result.stderr, /Unknown option '--node'/);
   t.match(result.stderr, /usage: ambit local/);
+});
+
+t.test('up as a user other than root says it needs root and changes nothing', async (t) => {
+  const stateDir = join(await tempDir(t), 'state');
+  const result = await new Promise<{ code: number; stderr: string }>((resolve) => {
+    execFile(
+      'setpriv',
+      [
+        '--reuid=65534',
+        '--regid=65534',
+        '--clear-groups',
+        AMBIT_BIN,
+        'local',
+        'up',
+        '--state-dir',
+        stateDir,
+      ],
+      { env: childEnv(), timeout: 30_000 },
+      (error, _stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stderr }),
+    );
+  });
+  t.equal(result.code, 1);
+  t.match(result.stderr, /needs root .*sudo/);
+  await t.rejects(readFile(join(stateDir, 'mesh.json')), { code: 'ENOENT' });
 });
 
 t.test('the local mesh end to end', async (t) => {
