@@ -73,11 +73,7 @@ export interface ControlPlaneEndpoint {
   readonly servername: string;
 }
 
-export type {
-  ContainerPort,
-  ServicePort,
-  ServiceSpec,
-} from '../../local/mesh/components.js';
+export type { ContainerPort, ServicePort, ServiceSpec } from '../../local/mesh/components.js';
 
 export interface PodSpec {
   node: string;
