@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { stringify } from 'yaml';
 import { MeshError } from '../../core/errors.js';
 import { addressPlan } from '../addresses.js';
 import { listLeftovers } from '../leftovers.js';
-import { randomPrefix, type ClusterPrefix } from '../names.js';
+import { DEFAULT_STATE_ROOT, randomPrefix, type ClusterPrefix } from '../names.js';
 import { createCluster, destroyCluster, loadCluster, type Cluster } from '../topology.js';
 import {
   AGENT_ADMIN_PORT,
@@ -24,7 +24,7 @@ import { checkHost } from './preflight.js';
 import { readRecord, writeRecord, type ManagedProcess, type MeshRecord } from './record.js';
 import { ConfigStore } from './store.js';
 import { isAlive, startDetached, stopProcess } from './supervisor.js';
-import { logLine, waitUntil } from './wait.js';
+import { logLine, NotReadyError, waitUntil } from './wait.js';
 
 /** Reports a step of a long operation, one line for people. */
 export type Progress = (line: string) => void;
@@ -52,6 +52,19 @@ export class MeshNotUpError extends MeshError {
   constructor(readonly stateDir: string) {
     super(
       `no local mesh is up in ${stateDir}; start one with \`ambit local up\` (or pass --state-dir)`,
+    );
+  }
+}
+
+export class StateDirInUseError extends MeshError {
+  readonly code = 'AMBIT_LOCAL_STATE_DIR';
+  constructor(
+    readonly stateDir: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `${stateDir} cannot be a mesh's state directory (it is not empty, or cannot be made); pick a new or empty one with --state-dir`,
+      options,
     );
   }
 }
@@ -119,15 +132,21 @@ export async function meshUp(options: UpOptions): Promise<LocalMesh> {
     throw new MeshLeftoverError(options.stateDir);
   }
   if ((await ownLeftovers(layout)).length > 0) throw new MeshLeftoverError(options.stateDir);
-
-  for (const dir of [
-    layout.root,
-    layout.configDir,
-    layout.tokensDir,
-    layout.logsDir,
-    layout.podsDir,
-  ])
-    await mkdir(dir, { recursive: true, mode: 0o755 });
+  // `down` removes the state directory whole: never take one that holds something else.
+  const present = await readdir(options.stateDir).catch(() => []);
+  if (present.length > 0) throw new StateDirInUseError(options.stateDir);
+  try {
+    for (const dir of [
+      layout.root,
+      layout.configDir,
+      layout.tokensDir,
+      layout.logsDir,
+      layout.podsDir,
+    ])
+      await mkdir(dir, { recursive: true, mode: 0o755 });
+  } catch (err) {
+    throw new StateDirInUseError(options.stateDir, { cause: err });
+  }
   const prefix = randomPrefix();
   const record: MeshRecord = {
     prefix,
@@ -141,8 +160,10 @@ export async function meshUp(options: UpOptions): Promise<LocalMesh> {
     return await build(layout, record, options, progress);
   } catch (err) {
     progress('failed; removing what was made');
+    // The logs go with the rest: keep the failing part's last words in the error.
+    const tail = err instanceof NotReadyError && err.log ? await lastLines(err.log, 5) : '';
     await meshDown(options.stateDir).catch(() => undefined);
-    const reason = err instanceof Error ? err.message : String(err);
+    const reason = (err instanceof Error ? err.message : String(err)) + tail;
     throw new MeshUpError(`ambit local up failed: ${reason}`, { cause: err });
   }
 }
@@ -159,6 +180,7 @@ async function build(
     prefix: record.prefix,
     nodes: options.nodes,
     stateRoot: layout.clusterRoot,
+    subnetRoot: DEFAULT_STATE_ROOT,
   });
   // Info whatever the caller's level: the logs are files to read later, and readiness is
   // read from the control plane's 'serving' line.
@@ -275,7 +297,8 @@ export async function meshDown(stateDir: string): Promise<DownReport> {
   await Promise.all(processes.map((p) => stopProcess(p.ref, 2000)));
   const prefixes = new Set<ClusterPrefix>(record ? [record.prefix] : []);
   for (const prefix of await ownLeftovers(layout)) prefixes.add(prefix);
-  for (const prefix of prefixes) await destroyCluster(prefix, { stateRoot: layout.clusterRoot });
+  for (const prefix of prefixes)
+    await destroyCluster(prefix, { stateRoot: layout.clusterRoot, subnetRoot: DEFAULT_STATE_ROOT });
   const existed = (await readdir(stateDir).catch(() => undefined)) !== undefined;
   await rm(stateDir, { recursive: true, force: true });
   return { prefixes: [...prefixes], processes: existed ? processes.length : 0 };
@@ -289,4 +312,10 @@ async function ownLeftovers(layout: MeshLayout): Promise<ClusterPrefix[]> {
   return (await listLeftovers({ stateRoot: layout.clusterRoot }))
     .filter((l) => l.stateDir !== undefined)
     .map((l) => l.prefix);
+}
+
+async function lastLines(file: string, count: number): Promise<string> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  const lines = text.trimEnd().split('\n').slice(-count);
+  return lines.length > 0 && lines[0] !== '' ? `\nlast lines of ${file}:\n${lines.join('\n')}` : '';
 }

@@ -32,6 +32,7 @@ t.test('down after kill -9 of every mesh process leaves nothing behind', async (
   ]);
   t.equal(run.code, 0, run.stderr);
   const prefix = await mesh.prefix();
+  t.ok(await subnetClaimed(prefix), 'the mesh claims its subnet host-wide');
 
   const record = JSON.parse(await readFile(join(mesh.stateDir, 'mesh.json'), 'utf8')) as {
     processes: { ref: { pid: number } }[];
@@ -67,4 +68,15 @@ t.test('down after kill -9 of every mesh process leaves nothing behind', async (
   for (const pid of pids)
     t.throws(() => process.kill(pid, 0), { code: 'ESRCH' }, `process ${pid} is gone`);
   await t.rejects(readdir(mesh.stateDir), { code: 'ENOENT' }, 'the state directory is gone');
+  t.notOk(await subnetClaimed(prefix), 'the subnet claim is released');
 });
+
+/** Whether a host-wide subnet claim (local/subnet.ts, under /run/ambit) names the prefix. */
+async function subnetClaimed(prefix: string): Promise<boolean> {
+  const dir = '/run/ambit/subnets';
+  for (const claim of await readdir(dir).catch(() => [])) {
+    const owner = await readFile(join(dir, claim), 'utf8').catch(() => '');
+    if (owner.trim() === prefix) return true;
+  }
+  return false;
+}
