@@ -10,6 +10,7 @@ import {
   type StoredObject,
 } from '../../local/mesh/store.js';
 import { requireRoot } from '../../local/mesh/preflight.js';
+import { deletePod, findPod } from '../../local/mesh/workloads.js';
 import { readConfigPaths } from '../files.js';
 import { openTarget, STATE_DIR_OPTION, STATE_DIR_USAGE } from '../mesh-target.js';
 import { age, outputFormat, print } from '../output.js';
@@ -69,7 +70,13 @@ export const del: Command = {
     let missing = 0;
     for (const { def, namespace, name } of targets) {
       const ref = `${def.kind.toLowerCase()}/${name}`;
-      if (await mesh.store.delete(def, namespace, name)) console.log(`${ref} deleted`);
+      // A pod the local runtime runs goes whole: its process and network with its object.
+      const pod =
+        def.type === 'Pod'
+          ? await findPod(mesh, namespace, name).catch(() => undefined)
+          : undefined;
+      if (pod) await deletePod(mesh, pod);
+      if ((await mesh.store.delete(def, namespace, name)) || pod) console.log(`${ref} deleted`);
       else if (!values['ignore-not-found']) {
         missing++;
         console.error(

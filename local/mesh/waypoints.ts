@@ -5,7 +5,6 @@ import { registry } from '../../api/resources/registry.js';
 import type { AnyResource } from '../../api/resources/index.js';
 import { MeshError } from '../../core/errors.js';
 import {
-  PROXY_ADMIN_PORT,
   PROXY_METRICS_PORT,
   WAYPOINT_HBONE_PORT,
   waypointArgs,
@@ -228,9 +227,6 @@ async function waypointReady(pod: PodRecord): Promise<string | undefined> {
   );
   return reply.status === 200 ? undefined : `/healthz/ready answered ${reply.status}`;
 }
-
-/** Where a waypoint's admin endpoint answers, inside its pod. */
-export const WAYPOINT_ADMIN_URL = `http://127.0.0.1:${PROXY_ADMIN_PORT}`;
 
 function waypointService(namespace: string, name: string): object {
   return {

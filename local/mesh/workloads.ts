@@ -2,12 +2,14 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { stringify } from 'yaml';
 import { MeshError } from '../../core/errors.js';
 import { registry } from '../../api/resources/registry.js';
 import { addPod, removePod, type LocalPod, type PodNetworkOptions } from '../pods.js';
 import { nodeByName } from '../topology.js';
 import { podObject, type ContainerPort } from './components.js';
 import type { LocalMesh } from './mesh.js';
+import { parseAll } from './store.js';
 import { startDetached, stopProcess, type ProcessRef } from './supervisor.js';
 
 // Pods of the local mesh: a network namespace wired by the node's real CNI chain, its Pod
@@ -118,9 +120,13 @@ export async function runPod(mesh: LocalMesh, spec: RunPodSpec): Promise<PodReco
   const recordFile = mesh.layout.podRecord(spec.namespace, spec.name);
   try {
     await writeFile(recordFile, JSON.stringify(record, null, 2));
-    await mesh.store.apply(
-      podResource({ ...record, ...(spec.ports ? { ports: spec.ports } : {}) }),
-    );
+    const [object] = parseAll([
+      {
+        file: `pod ${ref}`,
+        text: stringify(podObject({ ...record, ...(spec.ports ? { ports: spec.ports } : {}) })),
+      },
+    ]);
+    await mesh.store.apply(object!);
     if (spec.command.length > 0) {
       const [file, args] = spec.privileged
         ? [spec.command[0]!, spec.command.slice(1)]
@@ -188,14 +194,4 @@ async function leastLoadedNode(mesh: LocalMesh): Promise<string> {
   const pods = await listPods(mesh);
   const count = (node: string) => pods.filter((p) => p.node === node).length;
   return [...mesh.cluster.nodes].sort((a, b) => count(a.name) - count(b.name))[0]!.name;
-}
-
-function podResource(pod: PodRecord & { ports?: readonly (number | ContainerPort)[] }) {
-  const object = podObject(pod) as {
-    apiVersion: string;
-    kind: string;
-    metadata: never;
-    spec: never;
-  };
-  return { type: 'Pod' as const, ...object };
 }

@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AMBIT_BIN, childEnv, runAmbit, tempDir } from '../support/ambit.js';
+import { runCommand } from '../../local/command.js';
 import { getInNetns } from '../../local/mesh/netns-http.js';
 import { eventually, localMeshRun } from './local-support.js';
 
@@ -300,6 +301,21 @@ t.test('the local mesh end to end', async (t) => {
     t.equal(table.code, 0);
     t.match(table.stdout, /ztunnel\/node-1\s+ztunnel\s+SYNCED/);
     t.notMatch(table.stdout, /STALE|NOT CONNECTED/);
+  });
+
+  await t.test('delete pod stops the pod and removes its network and object', async (t) => {
+    const record = JSON.parse(
+      await readFile(join(mesh.stateDir, 'pods', 'demo.echo.json'), 'utf8'),
+    ) as { netns: string };
+    const deleted = await mesh.ambit(['delete', 'pod', 'echo', '-n', 'demo']);
+    t.equal(deleted.code, 0, deleted.stderr);
+    t.match(deleted.stdout, 'pod/echo deleted');
+    const pods = await mesh.ambit(['get', 'pods', '-n', 'demo']);
+    t.notMatch(pods.stdout, /^echo\s/m);
+    t.notMatch((await runCommand('ip', ['netns', 'list'])).stdout, record.netns);
+    const again = await mesh.ambit(['delete', 'pod', 'echo', '-n', 'demo']);
+    t.equal(again.code, 1);
+    t.match(again.stderr, /pod\/echo in namespace demo not found/);
   });
 
   await t.test('down removes the mesh and its state', async (t) => {
