@@ -47,6 +47,8 @@ const subcommands: Record<string, (argv: string[]) => Promise<number>> = {
     if (!Number.isInteger(nodes) || nodes < 1 || nodes > 200)
       throw new UsageError(`--nodes must be a whole number from 1 to 200, not ${values.nodes}`);
     const stateDir = resolveStateDir(values['state-dir']);
+    // Parts that are pods of the mesh (the ingress gateway: `ambit gateway` in istio-system,
+    // labelled istio=ingressgateway) start through meshUp's `addons` hook, after the core.
     const mesh = await meshUp({ stateDir, nodes, ambitBin: AMBIT_BIN, progress });
     const dirFlag = values['state-dir'] ? ` --state-dir ${stateDir}` : '';
     console.log(

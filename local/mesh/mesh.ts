@@ -22,7 +22,7 @@ import { meshLayout, type MeshLayout } from './layout.js';
 import { getInNetns } from './netns-http.js';
 import { checkHost } from './preflight.js';
 import { readRecord, writeRecord, type ManagedProcess, type MeshRecord } from './record.js';
-import { ConfigStore } from './store.js';
+import { ConfigStore, parseAll } from './store.js';
 import { isAlive, startDetached, stopProcess } from './supervisor.js';
 import { logLine, NotReadyError, waitUntil } from './wait.js';
 
@@ -274,6 +274,18 @@ async function build(
   record.phase = 'up';
   await writeRecord(layout.record, record);
   const mesh = await openMesh(layout.root);
+  // The mesh's own namespace, as installing Istio makes it: the gateway's pods go there.
+  const [system] = parseAll([
+    {
+      file: 'ambit local up',
+      text: stringify({
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name: SYSTEM_NAMESPACE },
+      }),
+    },
+  ]);
+  await mesh.store.apply(system!);
   if (options.addons) await options.addons(mesh, progress);
   return mesh;
 }

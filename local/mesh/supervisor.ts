@@ -24,6 +24,17 @@ export class ProcessStartError extends MeshError {
   }
 }
 
+export class ProcessExitedError extends MeshError {
+  readonly code = 'AMBIT_LOCAL_PROCESS_EXITED';
+  constructor(
+    readonly what: string,
+    readonly log: string,
+    readonly exit: number | string,
+  ) {
+    super(`${what} exited at once (${exit}); see ${log}`);
+  }
+}
+
 export async function processRef(pid: number): Promise<ProcessRef | undefined> {
   let stat: string;
   try {
@@ -52,6 +63,11 @@ export interface DetachedOptions {
   /** Run inside this named network namespace (`ip netns exec`, which execs: same pid). */
   netns?: string;
   env?: NodeJS.ProcessEnv;
+  /**
+   * Watch it this long after it started: one that exits meanwhile (a command not found, a
+   * flag refused) is a failure to start, reported with its exit code.
+   */
+  settleMs?: number;
 }
 
 /**
@@ -79,6 +95,16 @@ export async function startDetached(
     }).catch((err: unknown) => {
       throw new ProcessStartError(options.what, options.log, { cause: err });
     });
+    if (options.settleMs) {
+      const exited = await new Promise<number | string | undefined>((resolve) => {
+        const timer = setTimeout(() => resolve(undefined), options.settleMs);
+        child.once('exit', (code, signal) => {
+          clearTimeout(timer);
+          resolve(code ?? signal ?? 'unknown');
+        });
+      });
+      if (exited !== undefined) throw new ProcessExitedError(options.what, options.log, exited);
+    }
     child.unref();
     const ref = await processRef(pid);
     if (!ref) throw new ProcessStartError(options.what, options.log);

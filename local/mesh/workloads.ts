@@ -15,6 +15,9 @@ import { startDetached, stopProcess, type ProcessRef } from './supervisor.js';
 // Pods of the local mesh: a network namespace wired by the node's real CNI chain, its Pod
 // object in the config store, and a command run inside it, detached, logging to a file.
 
+/** How long a pod's command is watched after it started for an exit at once. */
+const START_SETTLE_MS = 300;
+
 /** The uid and gid workloads run as (nobody), never root. */
 export const WORKLOAD_UID = 65534;
 
@@ -132,17 +135,25 @@ export async function runPod(mesh: LocalMesh, spec: RunPodSpec): Promise<PodReco
         ? [spec.command[0]!, spec.command.slice(1)]
         : ['setpriv', [...asWorkload(), ...spec.command]];
       record.process = await startDetached(file, args, {
-        what: `pod ${ref}`,
+        what: `its command (${spec.command[0]})`,
         log: record.log,
         netns: record.netns,
         env: spec.privileged ? process.env : workloadEnv(record),
+        settleMs: START_SETTLE_MS,
       });
       await writeFile(recordFile, JSON.stringify(record, null, 2));
     }
     return record;
   } catch (err) {
+    // The log goes with the pod: keep what the command said in the error.
+    const said = (await readFile(record.log, 'utf8').catch(() => '')).trim().split('\n').slice(-5);
     await deletePod(mesh, record).catch(() => undefined);
-    throw new PodError(ref, 'could not start; nothing of it was kept', { cause: err });
+    const reason = err instanceof Error ? err.message.replace(/; see .*$/, '') : String(err);
+    throw new PodError(
+      ref,
+      `${reason}; nothing of it was kept${said[0] ? `\n${said.join('\n')}` : ''}`,
+      { cause: err },
+    );
   }
 }
 
@@ -152,6 +163,7 @@ export async function deletePod(mesh: LocalMesh, pod: PodRecord): Promise<void> 
   await removePod(mesh.cluster, pod, podNetwork(mesh)).catch(() => undefined);
   await mesh.store.delete(registry.byType('Pod')!, pod.namespace, pod.name);
   await rm(mesh.layout.podRecord(pod.namespace, pod.name), { force: true });
+  await rm(pod.log, { force: true });
 }
 
 /**

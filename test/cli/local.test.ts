@@ -171,6 +171,25 @@ t.test('the local mesh end to end', async (t) => {
   ]);
   t.equal(client.code, 0, client.stderr);
 
+  t.test('a pod whose command cannot start is not kept', async (t) => {
+    const bad = await mesh.ambit([
+      'local',
+      'run',
+      '-n',
+      'demo',
+      '--name',
+      'typo',
+      '--',
+      'sleeep',
+      '1',
+    ]);
+    t.equal(bad.code, 1);
+    t.match(bad.stderr, /pod demo\/typo: .*exited at once.*nothing of it was kept/);
+    t.match(bad.stderr, /sleeep/, 'what the command said is shown');
+    const pods = await mesh.ambit(['get', 'pods', '-n', 'demo']);
+    t.notMatch(pods.stdout, /^typo\s/m);
+  });
+
   const svc = JSON.parse(
     (await mesh.ambit(['get', 'svc', 'echo', '-n', 'demo', '-o', 'json'])).stdout,
   ) as {
