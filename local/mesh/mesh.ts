@@ -24,6 +24,7 @@ import { checkHost } from './preflight.js';
 import { readRecord, writeRecord, type ManagedProcess, type MeshRecord } from './record.js';
 import { ConfigStore, parseAll } from './store.js';
 import { isAlive, startDetached, stopProcess } from './supervisor.js';
+import { readPodRecords } from './workloads.js';
 import { logLine, NotReadyError, waitUntil } from './wait.js';
 
 /** Reports a step of a long operation, one line for people. */
@@ -306,6 +307,9 @@ export async function meshDown(stateDir: string): Promise<DownReport> {
   const layout = meshLayout(stateDir);
   const record = await readRecord(layout.record).catch(() => undefined);
   const processes = record?.processes ?? [];
+  // Pods first (workloads, waypoints), while the node tunnels still carry their goodbyes.
+  const pods = await readPodRecords(layout.podsDir).catch(() => []);
+  await Promise.all(pods.map((p) => (p.process ? stopProcess(p.process, 2000) : undefined)));
   await Promise.all(processes.map((p) => stopProcess(p.ref, 2000)));
   const prefixes = new Set<ClusterPrefix>(record ? [record.prefix] : []);
   for (const prefix of await ownLeftovers(layout)) prefixes.add(prefix);

@@ -59,11 +59,16 @@ export function podNetwork(mesh: LocalMesh): PodNetworkOptions {
   return { ambitCniDir: dirname(mesh.record.ambitBin), env: { AMBIT_LOG_LEVEL: 'warn' } };
 }
 
-export async function listPods(mesh: LocalMesh): Promise<PodRecord[]> {
-  const names = await readdir(mesh.layout.podsDir).catch(() => []);
+export function listPods(mesh: LocalMesh): Promise<PodRecord[]> {
+  return readPodRecords(mesh.layout.podsDir);
+}
+
+/** The pod records in a state directory's `pods/`, whatever state the mesh is in. */
+export async function readPodRecords(podsDir: string): Promise<PodRecord[]> {
+  const names = await readdir(podsDir).catch(() => []);
   const pods: PodRecord[] = [];
   for (const name of names.filter((n) => n.endsWith('.json')).sort()) {
-    const text = await readFile(join(mesh.layout.podsDir, name), 'utf8').catch(() => undefined);
+    const text = await readFile(join(podsDir, name), 'utf8').catch(() => undefined);
     if (text !== undefined) pods.push(JSON.parse(text) as PodRecord);
   }
   return pods;
