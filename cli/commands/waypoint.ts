@@ -15,7 +15,7 @@ const proxy = programCommand(
  */
 export const waypoint: Command = {
   summary: 'manage waypoints (apply|list|delete|status), or run the waypoint proxy (--name …)',
-  usage: `${WAYPOINT_OPERATIONS.join('|')} [flags]   (see ambit waypoint apply --help)\n   or: ambit waypoint ${USAGE}`,
+  usage: `${waypointOperator.usage}\n   or: ambit waypoint ${USAGE}`,
   run(argv) {
     const [first] = argv;
     return first !== undefined && (WAYPOINT_OPERATIONS as readonly string[]).includes(first)
