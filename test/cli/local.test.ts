@@ -1,6 +1,6 @@
 import t from 'tap';
 import { execFile } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AMBIT_BIN, childEnv, runAmbit, tempDir } from '../support/ambit.js';
 import { runCommand } from '../../local/command.js';
@@ -97,6 +97,27 @@ t.test('up as a user other than root says it needs root and changes nothing', as
   });
   t.equal(result.code, 1);
   t.match(result.stderr, /needs root .*sudo/);
+  await t.rejects(readFile(join(stateDir, 'mesh.json')), { code: 'ENOENT' });
+});
+
+t.test('up on a host without iptables names what to install and makes nothing', async (t) => {
+  const bin = await tempDir(t);
+  // A PATH with everything `ambit local up` runs before iptables, and no iptables.
+  for (const tool of ['node', 'ip', 'sh', 'dirname', 'readlink', 'setpriv']) {
+    const found = (await runCommand('sh', ['-c', `command -v ${tool}`])).stdout.trim();
+    await symlink(found, join(bin, tool));
+  }
+  const stateDir = join(bin, 'state');
+  const result = await new Promise<{ code: number; stderr: string }>((resolve) => {
+    execFile(
+      AMBIT_BIN,
+      ['local', 'up', '--state-dir', stateDir],
+      { env: childEnv({ PATH: bin }), timeout: 30_000 },
+      (error, _stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stderr }),
+    );
+  });
+  t.equal(result.code, 1);
+  t.match(result.stderr, /iptables is not usable on this host; install iptables/);
   await t.rejects(readFile(join(stateDir, 'mesh.json')), { code: 'ENOENT' });
 });
 
