@@ -278,6 +278,34 @@ t.test('the local mesh end to end', async (t) => {
     t.match(workloads.stdout, /node-1\s+demo\s+echo\s+\S+\s+node-1\s+HBONE/);
   });
 
+  await t.test('apply and delete from stdin; ztunnel-config shows the policy', async (t) => {
+    const policy = `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata:
+  name: deny-nowhere
+  namespace: demo
+spec:
+  action: DENY
+  rules:
+    - from:
+        - source:
+            namespaces: [nowhere]
+`;
+    const applied = await mesh.ambit(['apply', '-f', '-'], { input: policy });
+    t.equal(applied.code, 0, applied.stderr);
+    t.match(applied.stdout, 'authorizationpolicy/deny-nowhere created');
+    t.match((await mesh.ambit(['get', 'ap', '-n', 'demo'])).stdout, /deny-nowhere\s+DENY/);
+    await eventually('every ztunnel holds the policy', async () => {
+      const out = await mesh.ambit(['ztunnel-config', 'policies']);
+      const rows = out.stdout.split('\n').filter((l) => /demo\s+deny-nowhere\s+DENY/.test(l));
+      return rows.length === 2 ? undefined : out.stdout + out.stderr;
+    });
+    const deleted = await mesh.ambit(['delete', '-f', '-'], { input: policy });
+    t.equal(deleted.code, 0, deleted.stderr);
+    t.match(deleted.stdout, 'authorizationpolicy/deny-nowhere deleted');
+    t.match((await mesh.ambit(['get', 'ap', '-n', 'demo'])).stderr, /No resources found/);
+  });
+
   await t.test(
     'after waypoint apply --enroll-namespace requests go through the waypoint',
     async (t) => {
