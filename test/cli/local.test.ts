@@ -371,6 +371,28 @@ spec:
     t.notMatch(table.stdout, /STALE|NOT CONNECTED/);
   });
 
+  await t.test(
+    'waypoint delete stops it, unenrolls the namespace, and traffic goes direct',
+    async (t) => {
+      const deleted = await mesh.ambit(['waypoint', 'delete', '-n', 'demo']);
+      t.equal(deleted.code, 0, deleted.stderr);
+      const ns = JSON.parse((await mesh.ambit(['get', 'ns', 'demo', '-o', 'json'])).stdout) as {
+        metadata: { labels: Record<string, string> };
+      };
+      t.equal(ns.metadata.labels['istio.io/use-waypoint'], undefined);
+      t.match((await mesh.ambit(['waypoint', 'list', '-A'])).stderr, /No waypoints found/);
+      const client = JSON.parse(
+        await readFile(join(mesh.stateDir, 'pods', 'demo.client.json'), 'utf8'),
+      ) as { ip: string };
+      await eventually('the echo is called by the client itself again', async () => {
+        const reply = await curl('direct');
+        if (reply.code !== 0) return reply.stderr;
+        const seen = (JSON.parse(reply.stdout) as { sourceAddress: string }).sourceAddress;
+        return seen === client.ip ? undefined : `the echo was called from ${seen}`;
+      });
+    },
+  );
+
   await t.test('delete pod stops the pod and removes its network and object', async (t) => {
     const record = JSON.parse(
       await readFile(join(mesh.stateDir, 'pods', 'demo.echo.json'), 'utf8'),
