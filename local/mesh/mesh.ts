@@ -187,17 +187,17 @@ async function build(
   // read from the control plane's 'serving' line.
   const env = { ...process.env, AMBIT_LOG_LEVEL: 'info' };
   const start = async (
-    process: Omit<ManagedProcess, 'ref' | 'log'>,
+    part: Omit<ManagedProcess, 'ref' | 'log'>,
     args: string[],
   ): Promise<ManagedProcess> => {
-    const log = layout.log(process.name.replace('/', '-'));
+    const log = layout.log(part.name.replace('/', '-'));
     const ref = await startDetached(options.ambitBin, args, {
-      what: process.name,
+      what: part.name,
       log,
-      ...(process.netns ? { netns: process.netns } : {}),
+      ...(part.netns ? { netns: part.netns } : {}),
       env,
     });
-    const managed = { ...process, log, ref };
+    const managed = { ...part, log, ref };
     record.processes.push(managed);
     await writeRecord(layout.record, record);
     return managed;
