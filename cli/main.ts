@@ -9,6 +9,9 @@ import { explain } from './commands/explain.js';
 import { render } from './commands/render.js';
 import { waypoint } from './commands/waypoint.js';
 import { ztunnel } from './commands/ztunnel.js';
+import { local } from './commands/local.js';
+import { apply, del, get } from './commands/store.js';
+import { proxyStatus, ztunnelConfig } from './commands/proxies.js';
 
 const commands: Record<string, Command> = {
   controlplane,
@@ -18,6 +21,12 @@ const commands: Record<string, Command> = {
   gateway,
   validate,
   analyze,
+  local,
+  apply,
+  delete: del,
+  get,
+  'ztunnel-config': ztunnelConfig,
+  'proxy-status': proxyStatus,
 };
 const experimental: Record<string, Command> = { render, explain };
 
@@ -51,7 +60,10 @@ export async function main(argv: string[]): Promise<ExitCode> {
     console.error(`ambit: unknown command '${argv.slice(0, 2).join(' ')}'\n\n${help()}`);
     return 2;
   }
-  if (found.rest.includes('--help') || found.rest.includes('-h')) {
+  // After `--` the words are a command's own (`ambit local exec POD -- curl --help`).
+  const dash = found.rest.indexOf('--');
+  const flags = dash < 0 ? found.rest : found.rest.slice(0, dash);
+  if (flags.includes('--help') || flags.includes('-h')) {
     console.log(`usage: ambit ${found.name} ${found.command.usage}`);
     return 0;
   }

@@ -5,7 +5,7 @@ import { durationFlag, FlagError, hostPortFlag, untilSignalled } from '../core/p
 import { parseTrustDomain } from '../core/identity/spiffe.js';
 import { createLogger } from '../core/telemetry/log.js';
 import { createRegistry } from '../core/telemetry/metrics.js';
-import { StaticTokenAuthenticator } from './auth/static-tokens.js';
+import { ReloadingTokenAuthenticator } from './auth/reloading-tokens.js';
 import { ControlPlane } from './controlplane.js';
 
 export const USAGE = `--config DIR --tokens FILE [flags]
@@ -57,7 +57,11 @@ export async function main(argv: string[]): Promise<number> {
       logger: logger.child({ component: 'config' }),
       registry,
     }),
-    authenticator: await StaticTokenAuthenticator.fromFile(values.tokens, trustDomain),
+    authenticator: await ReloadingTokenAuthenticator.fromFile(
+      values.tokens,
+      trustDomain,
+      logger.child({ component: 'auth' }),
+    ),
     logger,
     registry,
     stateDir: resolve(values['state-dir']),

@@ -98,6 +98,11 @@ export async function createCluster(options: {
   prefix: ClusterPrefix;
   nodes: number;
   stateRoot?: string;
+  /**
+   * Where subnet claims are kept (default the state root). Clusters with different state
+   * roots share one here, so two created at once never claim the same /16.
+   */
+  subnetRoot?: string;
 }): Promise<Cluster> {
   const { prefix } = options;
   const stateRoot = options.stateRoot ?? DEFAULT_STATE_ROOT;
@@ -116,13 +121,16 @@ export async function createCluster(options: {
     );
   }
   try {
-    const plan = await reserveSubnet(prefix, stateRoot);
+    const plan = await reserveSubnet(prefix, options.subnetRoot ?? stateRoot);
     const topology = describe(names, stateRoot, plan, options.nodes);
     await build(topology, names, plan);
     await writeFile(join(names.stateDir, DESCRIPTION), JSON.stringify(topology, null, 2));
     return withDestroy(topology);
   } catch (err) {
-    await destroyCluster(prefix, { stateRoot }).catch(() => undefined);
+    await destroyCluster(prefix, {
+      stateRoot,
+      ...(options.subnetRoot ? { subnetRoot: options.subnetRoot } : {}),
+    }).catch(() => undefined);
     throw new ClusterError(prefix, 'creation failed; removed what was made', { cause: err });
   }
 }
@@ -148,11 +156,14 @@ export async function loadCluster(
  */
 export async function destroyCluster(
   prefix: ClusterPrefix,
-  options: { stateRoot?: string } = {},
+  options: { stateRoot?: string; subnetRoot?: string } = {},
 ): Promise<void> {
   const stateRoot = options.stateRoot ?? DEFAULT_STATE_ROOT;
   const [leftovers] = await listLeftovers({ prefix, stateRoot });
-  if (!leftovers) return;
+  if (!leftovers) {
+    await releaseSubnets(prefix, options.subnetRoot ?? stateRoot);
+    return;
+  }
   // Orderly shutdown is the owner's job; what still runs in the cluster's namespaces now
   // would only keep them (and their links) alive.
   for (const pid of leftovers.pids) {
@@ -170,7 +181,7 @@ export async function destroyCluster(
   for (const link of leftovers.links) await ignoreMissing(ip(['link', 'del', link]));
   for (const netns of nodes) await ignoreMissing(ip(['netns', 'del', netns]));
   if (leftovers.stateDir) await rm(leftovers.stateDir, { recursive: true, force: true });
-  await releaseSubnets(prefix, stateRoot);
+  await releaseSubnets(prefix, options.subnetRoot ?? stateRoot);
 }
 
 /** `-A CHAIN args…` from `iptables -S` → `-D CHAIN args…` (our comments hold no spaces). */

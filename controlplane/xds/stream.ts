@@ -9,7 +9,7 @@ import type { Logger } from '../../core/telemetry/log.js';
 import type { Caller } from '../auth/authenticator.js';
 import type { XdsMetrics } from './metrics.js';
 import type { SnapshotCache } from './snapshot.js';
-import { Subscription, type PlannedResponse } from './subscription.js';
+import { Subscription, type PlannedResponse, type SyncStatus } from './subscription.js';
 import { visibleTo } from './visibility.js';
 
 // One client's Delta ADS stream: feeds its requests to a Subscription per type URL and writes
@@ -35,6 +35,10 @@ export interface XdsSubscriptionInfo {
   /** How many resources the client has ACKed (or declared on reconnect). */
   readonly acked: number;
   readonly inFlightNonce: string | undefined;
+  /** The snapshot version of the last response the client ACKed. */
+  readonly ackedVersion: string | undefined;
+  /** Against the current snapshot: SYNCED, STALE or NOT SENT. */
+  readonly status: SyncStatus;
 }
 
 export interface StreamContext {
@@ -113,6 +117,8 @@ export class XdsStream {
         names: subscription.names.size,
         acked: subscription.acked.size,
         inFlightNonce: subscription.inFlight?.nonce,
+        ackedVersion: subscription.ackedVersion,
+        status: subscription.status(this.#context.cache.get(subscription.typeUrl)),
       })),
     };
   }

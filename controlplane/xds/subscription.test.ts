@@ -189,3 +189,24 @@ t.test(
     t.equal(planned?.systemVersion, current.version);
   },
 );
+
+t.test(
+  'sync status: NOT SENT, then STALE while unanswered or behind, SYNCED once ACKed',
+  async (t) => {
+    const sub = new Subscription(TYPE, { subscribe: [] });
+    const first = snapshot({ a: '1' });
+    t.equal(sub.status(first), 'NOT SENT');
+    t.equal(sub.status(undefined), 'NOT SENT', 'no snapshot yet');
+    sub.plan(first, 'n1');
+    t.equal(sub.status(first), 'STALE', 'a response is in flight');
+    sub.reply('n1', false);
+    t.equal(sub.status(first), 'SYNCED');
+    t.equal(sub.ackedVersion, first.version);
+    const second = snapshot({ a: '2' });
+    t.equal(sub.status(second), 'STALE', 'the snapshot moved on');
+    sub.plan(second, 'n2');
+    sub.reply('n2', true);
+    t.equal(sub.status(second), 'STALE', 'a NACKed change is not held');
+    t.equal(sub.ackedVersion, first.version, 'a NACK leaves the ACKed version');
+  },
+);

@@ -46,8 +46,17 @@ export type ReplyOutcome =
   | { readonly kind: 'nack'; readonly response: PlannedResponse }
   | { readonly kind: 'stale' };
 
+/**
+ * Whether a client holds the current config of a type, as `istioctl proxy-status` says it:
+ * SYNCED (it ACKed everything current), STALE (a response is unanswered, or it lacks or
+ * rejected changes), NOT SENT (nothing sent yet).
+ */
+export type SyncStatus = 'SYNCED' | 'STALE' | 'NOT SENT';
+
 export class Subscription {
   #wildcard: boolean;
+  /** The snapshot version of the last response the client ACKed. */
+  #ackedVersion: string | undefined;
   readonly #names = new Set<string>();
   /** What the client holds: name → version, from ACKs and initial_resource_versions. */
   readonly #acked = new Map<string, string>();
@@ -96,6 +105,18 @@ export class Subscription {
     return this.#inFlight;
   }
 
+  get ackedVersion(): string | undefined {
+    return this.#ackedVersion;
+  }
+
+  /** How what the client holds compares with `snapshot` (see SyncStatus). */
+  status(snapshot: TypeSnapshot | undefined): SyncStatus {
+    if (snapshot === undefined || this.#owesFirstResponse) return 'NOT SENT';
+    if (this.#inFlight !== undefined) return 'STALE';
+    const changes = diff(this.#acked, snapshot.resources, (name) => this.wants(name));
+    return changes.upserts.length + changes.removals.length === 0 ? 'SYNCED' : 'STALE';
+  }
+
   wants(name: string): boolean {
     return this.#wildcard || this.#names.has(name);
   }
@@ -131,6 +152,7 @@ export class Subscription {
       for (const name of response.removals) this.#rejected.set(name, REMOVED);
       return { kind: 'nack', response };
     }
+    this.#ackedVersion = response.systemVersion;
     for (const [name, version] of response.upserts) {
       // A name unsubscribed while the response was in flight is already forgotten.
       if (this.wants(name)) this.#acked.set(name, version);

@@ -7,19 +7,30 @@ import { addressPlan } from '../../local/addresses.js';
 import { randomPrefix } from '../../local/names.js';
 import { addPod, removePod, type LocalPod, type PodNetworkOptions } from '../../local/pods.js';
 import { createCluster, type Cluster, type ClusterNode } from '../../local/topology.js';
+import {
+  AGENT_ADMIN_PORT,
+  agentArgs,
+  CONTROL_PLANE_PORT,
+  CONTROL_PLANE_SERVERNAME,
+  controlPlaneArgs,
+  podObject,
+  serviceObject,
+  ZTUNNEL_READINESS_PORT,
+  ztunnelArgs,
+  type ContainerPort,
+  type ServiceSpec,
+} from '../../local/mesh/components.js';
 import { AMBIT_BIN } from './ambit.js';
 import { startAmbit, type AmbitProcess } from './process.js';
 import { httpGetIn } from './netns.js';
 import { claimCluster, removeCrashedRuns } from './run-owner.js';
 
-/** The control plane's gRPC port on the cluster bridge (Istio's 15012). */
-export const CONTROL_PLANE_PORT = 15012;
-/** A name the control plane's serving certificate always carries (controlplane/ca/serving.ts). */
-export const CONTROL_PLANE_SERVERNAME = 'istiod.istio-system.svc';
-/** ztunnel's readiness port, on every address of its node. */
-export const ZTUNNEL_READINESS_PORT = 15021;
-/** The node agent's /ready, on its node's loopback (Istio's CNI agent uses 8000 too). */
-export const AGENT_ADMIN_PORT = 8000;
+export {
+  AGENT_ADMIN_PORT,
+  CONTROL_PLANE_PORT,
+  CONTROL_PLANE_SERVERNAME,
+  ZTUNNEL_READINESS_PORT,
+} from '../../local/mesh/components.js';
 
 export interface MeshOptions {
   nodes: number;
@@ -62,10 +73,7 @@ export interface ControlPlaneEndpoint {
   readonly servername: string;
 }
 
-export interface ContainerPort {
-  containerPort: number;
-  name?: string;
-}
+export type { ContainerPort, ServicePort, ServiceSpec } from '../../local/mesh/components.js';
 
 export interface PodSpec {
   node: string;
@@ -81,22 +89,6 @@ export interface PodSpec {
 export interface MeshPod extends LocalPod {
   readonly labels: Record<string, string>;
   readonly serviceAccount: string;
-}
-
-export interface ServicePort {
-  port: number;
-  /** A number or a container port name; default the same as `port`. */
-  targetPort?: number | string;
-  name?: string;
-  appProtocol?: string;
-}
-
-export interface ServiceSpec {
-  namespace: string;
-  name: string;
-  selector: Record<string, string>;
-  ports: ServicePort[];
-  labels?: Record<string, string>;
 }
 
 export interface MeshService {
@@ -220,19 +212,15 @@ export async function startMesh(t: Test, options: MeshOptions): Promise<Mesh> {
   await writeFile(tokensFile, stringify(tokenEntries), { mode: 0o600 });
 
   const address = `${cluster.bridgeIp}:${CONTROL_PLANE_PORT}`;
-  const controlPlaneProcess = await start([
-    'controlplane',
-    '--config',
-    configDir,
-    '--tokens',
-    tokensFile,
-    '--state-dir',
-    controlPlaneState,
-    '--listen',
-    address,
-    '--monitoring',
-    '127.0.0.1:0',
-  ]);
+  const controlPlaneProcess = await start(
+    controlPlaneArgs({
+      configDir,
+      tokensFile,
+      stateDir: controlPlaneState,
+      address,
+      monitoring: '127.0.0.1:0',
+    }),
+  );
   const serving = await controlPlaneProcess.waitForLog((l) => l.msg === 'control plane serving');
   const controlPlane: ControlPlaneEndpoint = {
     process: controlPlaneProcess,
@@ -242,39 +230,6 @@ export async function startMesh(t: Test, options: MeshOptions): Promise<Mesh> {
     servername: CONTROL_PLANE_SERVERNAME,
   };
 
-  const agentArgs = (node: ClusterNode): string[] => [
-    'cni-agent',
-    '--node',
-    node.name,
-    '--config',
-    configDir,
-    '--cni-socket',
-    node.cniSocket,
-    '--zds-socket',
-    node.zdsSocket,
-    '--state-dir',
-    node.agentStateDir,
-    '--admin',
-    `127.0.0.1:${AGENT_ADMIN_PORT}`,
-  ];
-  const ztunnelArgs = (node: ClusterNode, tokenFile: string): string[] => [
-    'ztunnel',
-    '--node',
-    node.name,
-    '--xds-address',
-    address,
-    '--ca-address',
-    address,
-    '--ca-root',
-    controlPlane.rootCertFile,
-    '--servername',
-    CONTROL_PLANE_SERVERNAME,
-    '--token-file',
-    tokenFile,
-    '--zds-socket',
-    node.zdsSocket,
-  ];
-
   const nodes: MeshNode[] = [];
   for (const [i, node] of cluster.nodes.entries()) {
     const tokenFile = join(node.stateDir, 'token');
@@ -283,8 +238,8 @@ export async function startMesh(t: Test, options: MeshOptions): Promise<Mesh> {
       nodes.push({ ...node, tokenFile });
       continue;
     }
-    const agent = await start(agentArgs(node), node.netns);
-    const ztunnel = await start(ztunnelArgs(node, tokenFile), node.netns);
+    const agent = await start(agentArgs(node, configDir), node.netns);
+    const ztunnel = await start(ztunnelArgs(node, controlPlane, tokenFile), node.netns);
     nodes.push({ ...node, tokenFile, agent, ztunnel });
   }
 
@@ -340,7 +295,16 @@ export async function startMesh(t: Test, options: MeshOptions): Promise<Mesh> {
         serviceAccount: spec.serviceAccount ?? 'default',
       };
       pods.set(podFile(pod), pod);
-      await apply(podFile(pod), stringify(podObject(pod, spec)));
+      await apply(
+        podFile(pod),
+        stringify(
+          podObject({
+            ...pod,
+            ...(spec.annotations ? { annotations: spec.annotations } : {}),
+            ...(spec.ports ? { ports: spec.ports } : {}),
+          }),
+        ),
+      );
       return pod;
     },
     async removePod(pod) {
@@ -380,7 +344,9 @@ export async function startMesh(t: Test, options: MeshOptions): Promise<Mesh> {
       old.child.kill(signal);
       await old.stop(STOP_DEADLINE_MS);
       const started = await start(
-        program === 'ztunnel' ? ztunnelArgs(node, node.tokenFile) : agentArgs(node),
+        program === 'ztunnel'
+          ? ztunnelArgs(node, controlPlane, node.tokenFile)
+          : agentArgs(node, configDir),
         node.netns,
       );
       nodes[i] = { ...node, [program]: started };
@@ -423,55 +389,6 @@ function mergeLabels(
 
 function podFile(pod: LocalPod): string {
   return `pod-${pod.namespace}-${pod.name}.yaml`;
-}
-
-/** The Pod object the API server would hold once the pod runs: scheduled, Running, Ready. */
-function podObject(pod: MeshPod, spec: PodSpec): object {
-  const ports = (spec.ports ?? []).map((p) =>
-    typeof p === 'number' ? { containerPort: p, protocol: 'TCP' } : { ...p, protocol: 'TCP' },
-  );
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: {
-      name: pod.name,
-      namespace: pod.namespace,
-      uid: pod.uid,
-      labels: pod.labels,
-      ...(spec.annotations ? { annotations: spec.annotations } : {}),
-    },
-    spec: {
-      nodeName: pod.node,
-      serviceAccountName: pod.serviceAccount,
-      containers: [{ name: 'app', image: 'local', ports }],
-    },
-    status: {
-      phase: 'Running',
-      podIP: pod.ip,
-      podIPs: [{ ip: pod.ip }],
-      conditions: [{ type: 'Ready', status: 'True' }],
-    },
-  };
-}
-
-function serviceObject(spec: ServiceSpec, clusterIP: string): object {
-  return {
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: { name: spec.name, namespace: spec.namespace, labels: spec.labels ?? {} },
-    spec: {
-      clusterIP,
-      clusterIPs: [clusterIP],
-      selector: spec.selector,
-      ports: spec.ports.map((p) => ({
-        ...(p.name ? { name: p.name } : {}),
-        protocol: 'TCP',
-        port: p.port,
-        targetPort: p.targetPort ?? p.port,
-        ...(p.appProtocol ? { appProtocol: p.appProtocol } : {}),
-      })),
-    },
-  };
 }
 
 /** Polls `url` until it answers 200, or fails at the deadline with the last answer. */

@@ -1,6 +1,7 @@
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parsePrefix, type ClusterPrefix } from '../../local/names.js';
+import { isAlive, processRef, type ProcessRef } from '../../local/mesh/supervisor.js';
 import { destroyCluster } from '../../local/topology.js';
 
 // Which test process owns which local cluster. A test run killed before its teardown (a
@@ -10,34 +11,12 @@ import { destroyCluster } from '../../local/topology.js';
 /** One file per cluster, named after its prefix. */
 export const OWNER_DIR = '/run/ambit-test';
 
-/** A process named by pid and kernel start time, so a reused pid is not mistaken for it. */
-export interface ProcessRef {
-  pid: number;
-  startTime: string;
-}
+export { processRef, type ProcessRef } from '../../local/mesh/supervisor.js';
 
 interface OwnerRecord {
   owner: ProcessRef;
   /** Processes the owner started outside the cluster's namespaces (the control plane). */
   processes: ProcessRef[];
-}
-
-/** Field 22 of /proc/<pid>/stat (start time in clock ticks); undefined when it has exited. */
-export async function processRef(pid: number): Promise<ProcessRef | undefined> {
-  let stat: string;
-  try {
-    stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return undefined;
-  }
-  // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const startTime = fields[19];
-  return startTime === undefined ? undefined : { pid, startTime };
-}
-
-async function isAlive(ref: ProcessRef): Promise<boolean> {
-  return (await processRef(ref.pid))?.startTime === ref.startTime;
 }
 
 /** Records this process as the owner of `prefix`; returns a way to add started processes. */

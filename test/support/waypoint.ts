@@ -10,6 +10,8 @@ import {
   type EchoReply,
   type EchoServer,
 } from '../../samples/echo/echo.js';
+import { waypointArgs } from '../../local/mesh/components.js';
+import { waypointGateway } from '../../local/mesh/waypoints.js';
 import { childEnv } from './ambit.js';
 import type { Mesh, MeshPod, MeshService, TokenSubject } from './mesh.js';
 import { httpGetIn, httpIn, listenIn, type HttpReply } from './netns.js';
@@ -30,7 +32,6 @@ export const WAYPOINT_HBONE_PORT = 15008;
 /** Labels Istio puts on a waypoint's pods and Service (istio/api label definitions). */
 const GATEWAY_NAME = 'gateway.networking.k8s.io/gateway-name';
 const GATEWAY_MANAGED = 'gateway.istio.io/managed';
-const WAYPOINT_FOR = 'istio.io/waypoint-for';
 const USE_WAYPOINT = 'istio.io/use-waypoint';
 
 export interface WaypointSpec {
@@ -81,19 +82,7 @@ export async function addWaypoint(mesh: Mesh, spec: WaypointSpec): Promise<MeshW
   const tokenFile = mesh.tokenFileFor({ namespace, serviceAccount });
   await mesh.apply(
     `gateway-${namespace}-${name}.yaml`,
-    stringify({
-      apiVersion: 'gateway.networking.k8s.io/v1',
-      kind: 'Gateway',
-      metadata: {
-        name,
-        namespace,
-        ...(spec.for === undefined ? {} : { labels: { [WAYPOINT_FOR]: spec.for } }),
-      },
-      spec: {
-        gatewayClassName: 'istio-waypoint',
-        listeners: [{ name: 'mesh', port: WAYPOINT_HBONE_PORT, protocol: 'HBONE' }],
-      },
-    }),
+    stringify(waypointGateway({ namespace, name, ...(spec.for ? { for: spec.for } : {}) })),
   );
   const service = await mesh.addService({
     namespace,
@@ -122,25 +111,8 @@ export async function addWaypoint(mesh: Mesh, spec: WaypointSpec): Promise<MeshW
       { containerPort: 15021, name: 'status-port' },
     ],
   });
-  const { controlPlane } = mesh;
   const process = await mesh.startAmbit(
-    [
-      'waypoint',
-      '--name',
-      name,
-      '--namespace',
-      namespace,
-      '--service-account',
-      serviceAccount,
-      '--xds-address',
-      controlPlane.address,
-      '--ca-root',
-      controlPlane.rootCertFile,
-      '--servername',
-      controlPlane.servername,
-      '--token-file',
-      tokenFile,
-    ],
+    waypointArgs({ name, namespace, serviceAccount }, mesh.controlPlane, tokenFile),
     pod.netns,
   );
   await waitReady(pod, process);
