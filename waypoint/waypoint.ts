@@ -1,58 +1,20 @@
 import { once } from 'node:events';
 import { createServer, type AddressInfo, type Server } from 'node:net';
-import { HbonePool } from '../core/hbone/pool.js';
 import { HboneServer } from '../core/hbone/server.js';
-import { CaClient } from '../core/identity/ca-client.js';
-import { SecretManager } from '../core/identity/secret-manager.js';
-import { identityOf, type Identity, type TrustDomain } from '../core/identity/spiffe.js';
-import type { Logger } from '../core/telemetry/log.js';
-import type { Registry } from '../core/telemetry/metrics.js';
-import { DeltaXdsClient, type ResourceDelta } from '../core/xds/client.js';
-import { DEFAULT_MESH_CONFIG } from '../api/mesh/config.js';
-import { decodeMeshConfig } from '../api/mesh/codec.js';
-import { MESH_CONFIG_TYPE_URL } from '../api/xds/type-urls.js';
+import type { Identity } from '../core/identity/spiffe.js';
 import { decodeWaypointService } from '../api/waypoint/codec.js';
 import { WAYPOINT_SERVICE_TYPE_URL, type WaypointService } from '../api/waypoint/config.js';
 import { startProxyPorts, type ProxyPorts } from '../core/admin/proxy-ports.js';
 import { configDump } from './admin.js';
-import { WaypointMetrics } from './metrics.js';
-import { WaypointProxy } from './proxy/proxy.js';
-import type { RequestDoneHook } from './proxy/record.js';
-import { MeshTunnels } from './proxy/tunnels.js';
+import { L7Runtime, type L7ProxyOptions } from './runtime.js';
 import { WaypointState } from './state.js';
-import { WaypointTelemetry } from './telemetry/telemetry.js';
 
 /** How long past the drain deadline stop() waits for cut connections to report closed. */
 const DRAIN_GRACE_MS = 1000;
 
-export interface WaypointOptions {
-  /** The waypoint's name and namespace (its Gateway's); services bound to it are served. */
-  name: string;
-  namespace: string;
-  /** Whose identity the waypoint has; Istio names it after the waypoint. */
-  serviceAccount: string;
-  trustDomain: TrustDomain;
-  /** The control plane: xDS and the CA, over gRPC with TLS. */
-  xdsAddress: string;
-  caAddress: string;
-  /** PEM of the control plane's root, to verify its serving certificate. */
-  controlPlaneRoot: string;
-  /** The name in the control plane's serving certificate. */
-  servername: string;
-  /** The bearer token naming the waypoint's namespace and service account. */
-  token: () => Promise<string>;
+export interface WaypointOptions extends L7ProxyOptions {
   /** The HBONE listener (15008). */
   listen: { host: string; port: number };
-  admin: { host: string; port: number };
-  metrics: { host: string; port: number };
-  readiness: { host: string; port: number };
-  drainMs: number;
-  logger: Logger;
-  registry: Registry;
-  /** Where endpoints take HBONE: 15008 in a mesh; a loopback test may move it. */
-  hbonePort?: number;
-  /** Told of every finished HTTP request, after the waypoint's own metrics. */
-  onRequestDone?: RequestDoneHook;
 }
 
 /**
@@ -64,85 +26,35 @@ export class Waypoint {
   readonly identity: Identity;
   readonly #options: WaypointOptions;
   readonly #state: WaypointState;
-  readonly #xds: DeltaXdsClient;
-  readonly #ca: CaClient;
-  readonly #secrets: SecretManager;
-  readonly #pool: HbonePool;
-  readonly #proxy: WaypointProxy;
+  readonly #runtime: L7Runtime<WaypointService>;
   readonly #hbone: HboneServer;
   readonly #listener: Server;
-  readonly #telemetry: WaypointTelemetry;
   #admin: ProxyPorts | undefined;
-  #synced = false;
 
   constructor(options: WaypointOptions) {
     this.#options = options;
-    const { logger, registry } = options;
+    const { logger } = options;
     const waypoint = `${options.namespace}/${options.name}`;
-    this.identity = identityOf({
-      trustDomain: options.trustDomain,
-      namespace: options.namespace,
-      serviceAccount: options.serviceAccount,
-    });
-    this.#state = new WaypointState({ waypoint, clock: { now: () => performance.now() } });
-    const tls = { ca: options.controlPlaneRoot, servername: options.servername };
-    const nodeId = `waypoint~${options.name}.${options.namespace}`;
-    this.#telemetry = new WaypointTelemetry({
-      node: { id: nodeId, name: options.name, namespace: options.namespace },
-      registry,
-      logger: logger.child({ component: 'tracing' }),
-    });
-    this.#xds = new DeltaXdsClient({
-      address: options.xdsAddress,
-      tls,
-      token: options.token,
-      node: {
-        id: nodeId,
-        metadata: {
-          NAMESPACE: options.namespace,
-          WAYPOINT_NAME: options.name,
-          SERVICE_ACCOUNT: options.serviceAccount,
-        },
+    const state = new WaypointState({ waypoint, clock: { now: () => performance.now() } });
+    this.#state = state;
+    this.#runtime = new L7Runtime(options, {
+      nodeKind: 'waypoint',
+      nodeMetadata: {
+        NAMESPACE: options.namespace,
+        WAYPOINT_NAME: options.name,
+        SERVICE_ACCOUNT: options.serviceAccount,
       },
-      typeUrls: [WAYPOINT_SERVICE_TYPE_URL, MESH_CONFIG_TYPE_URL],
-      logger: logger.child({ component: 'xds' }),
-      registry,
-      onResources: (typeUrl, delta) =>
-        typeUrl === MESH_CONFIG_TYPE_URL ? this.#applyMesh(delta) : this.#apply(delta),
+      typeUrl: WAYPOINT_SERVICE_TYPE_URL,
+      decode: decodeWaypointService,
+      apply: (upserts, removals) => state.apply(upserts, removals),
+      services: () => state.services(),
+      routes: state,
     });
-    this.#ca = new CaClient({
-      address: options.caAddress,
-      tls,
-      token: options.token,
-      logger: logger.child({ component: 'ca' }),
-    });
-    this.#secrets = new SecretManager({
-      // The waypoint's token names its own identity: no impersonation.
-      issue: (identity) => this.#ca.issue(identity),
-      logger: logger.child({ component: 'certificates' }),
-      registry,
-    });
-    this.#pool = new HbonePool({ logger: logger.child({ component: 'pool' }) });
-    const metrics = new WaypointMetrics(registry);
-    this.#proxy = new WaypointProxy({
-      state: this.#state,
-      tunnels: new MeshTunnels({
-        pool: this.#pool,
-        credentials: () => this.#secrets.get(this.identity),
-        ...(options.hbonePort === undefined ? {} : { port: options.hbonePort }),
-      }),
-      logger: logger.child({ component: 'proxy' }),
-      onRequestDone: (record) => {
-        metrics.requestDone(record);
-        this.#telemetry.requestDone(record);
-        options.onRequestDone?.(record);
-      },
-      tracing: this.#telemetry.tracing,
-      pathNormalization: () => this.#telemetry.settings.mesh.pathNormalization,
-    });
+    this.identity = this.#runtime.identity;
+    const { secrets, proxy } = this.#runtime;
     this.#hbone = new HboneServer({
-      credentials: () => this.#secrets.current(this.identity),
-      onRequest: (request) => this.#proxy.handleTunnel(request),
+      credentials: () => secrets.current(this.identity),
+      onRequest: (request) => proxy.handleTunnel(request),
       logger: logger.child({ component: 'hbone' }),
     });
     // The waypoint's pod is not captured: a plain listener, half-open so a client's
@@ -154,7 +66,7 @@ export class Waypoint {
 
   /** Ready to carry traffic: the first xDS sync is applied and a certificate is held. */
   get ready(): boolean {
-    return this.#synced && this.#secrets.current(this.identity) !== undefined;
+    return this.#runtime.ready;
   }
 
   /** Where each port listens, once started. */
@@ -166,14 +78,13 @@ export class Waypoint {
 
   async start(): Promise<void> {
     const { logger, listen } = this.#options;
-    this.#secrets.track(this.identity);
     const dumpSources = {
       waypoint: `${this.#options.namespace}/${this.#options.name}`,
       state: this.#state,
-      secrets: this.#secrets,
-      xds: this.#xds,
+      secrets: this.#runtime.secrets,
+      xds: this.#runtime.xds,
       ready: () => this.ready,
-      mesh: () => this.#telemetry.settings.mesh,
+      mesh: () => this.#runtime.mesh.config,
     };
     this.#admin = await startProxyPorts({
       ...this.#options,
@@ -184,13 +95,8 @@ export class Waypoint {
     });
     this.#listener.listen({ host: listen.host, port: listen.port, backlog: 1024 });
     await once(this.#listener, 'listening');
-    this.#xds.start();
-    void this.#xds.whenSynced().then(
-      () => {
-        this.#synced = true;
-        logger.info({ services: this.#state.services().length }, 'xDS synced');
-      },
-      () => undefined,
+    this.#runtime.start(() =>
+      logger.info({ services: this.#state.services().length }, 'xDS synced'),
     );
     logger.info({ identity: this.identity, addresses: this.addresses }, 'waypoint started');
   }
@@ -204,7 +110,7 @@ export class Waypoint {
     const started = Date.now();
     this.#listener.close();
     logger.info({ tunnels: this.#hbone.connections(), deadlineMs: drainMs }, 'draining');
-    this.#proxy.drain();
+    this.#runtime.proxy.drain();
     // The HBONE server resolves its drain when every connection has closed; a connection
     // whose peer vanished mid-drain can fail to report that, so the deadline stands alone too.
     let timer: NodeJS.Timeout | undefined;
@@ -214,28 +120,7 @@ export class Waypoint {
     await Promise.race([this.#hbone.drain(drainMs), cutoff]);
     clearTimeout(timer);
     logger.info({ tookMs: Date.now() - started }, 'drained');
-    this.#proxy.close();
-    this.#pool.close();
-    this.#xds.close();
-    this.#ca.close();
-    this.#secrets.close();
-    await this.#telemetry.close();
+    await this.#runtime.close();
     await this.#admin?.close();
-  }
-
-  /** Decodes every resource first, so an invalid one NACKs the push and changes nothing. */
-  #apply(delta: ResourceDelta): void {
-    const upserts = new Map<string, WaypointService>();
-    for (const [name, update] of delta.upserts)
-      upserts.set(name, decodeWaypointService(update.resource));
-    this.#state.apply(upserts, delta.removals);
-    this.#telemetry.configure(undefined, this.#state.services());
-  }
-
-  /** The one MeshConfig resource; its removal means Istio's defaults. */
-  #applyMesh(delta: ResourceDelta): void {
-    let mesh = delta.removals.length > 0 ? DEFAULT_MESH_CONFIG : undefined;
-    for (const update of delta.upserts.values()) mesh = decodeMeshConfig(update.resource);
-    this.#telemetry.configure(mesh, this.#state.services());
   }
 }

@@ -3,13 +3,13 @@ import type { DeltaXdsClient } from '../core/xds/client.js';
 import { ADDRESS_TYPE_URL, AUTHORIZATION_TYPE_URL } from '../api/xds/type-urls.js';
 import type { ConnectionTracker } from './connections.js';
 import type { PodManager } from './inpod/manager.js';
-import type { MeshSettings } from './state/mesh-settings.js';
+import type { PushedMeshConfig } from '../api/mesh/pushed.js';
 import type { ProxyState } from './state/state.js';
 
 export interface DumpSources {
   node: string;
   state: ProxyState;
-  mesh: MeshSettings;
+  mesh: PushedMeshConfig;
   secrets: SecretManager;
   pods: PodManager;
   connections: ConnectionTracker;

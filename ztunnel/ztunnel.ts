@@ -21,7 +21,7 @@ import { PodManager } from './inpod/manager.js';
 import { ZdsClient } from './inpod/zds-client.js';
 import { TcpMetrics } from './metrics.js';
 import { Outbound } from './outbound/outbound.js';
-import { MeshSettings } from './state/mesh-settings.js';
+import { PushedMeshConfig } from '../api/mesh/pushed.js';
 import { ProxyState } from './state/state.js';
 
 export interface ZtunnelOptions {
@@ -53,7 +53,7 @@ export interface ZtunnelOptions {
 export class Ztunnel {
   readonly #options: ZtunnelOptions;
   readonly #state = new ProxyState();
-  readonly #mesh = new MeshSettings();
+  readonly #mesh = new PushedMeshConfig();
   readonly #xds: DeltaXdsClient;
   readonly #ca: CaClient;
   readonly #secrets: SecretManager;

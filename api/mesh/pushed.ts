@@ -1,14 +1,14 @@
-import { decodeMeshConfig, MESH_CONFIG_RESOURCE } from '../../api/mesh/codec.js';
-import { DEFAULT_MESH_CONFIG, type MeshConfig } from '../../api/mesh/config.js';
 import type { ResourceDelta } from '../../core/xds/client.js';
+import { decodeMeshConfig, MESH_CONFIG_RESOURCE } from './codec.js';
+import { DEFAULT_MESH_CONFIG, type MeshConfig } from './config.js';
 
 /**
- * The mesh-wide settings (Istio's MeshConfig) as the control plane last pushed them, read
- * per new connection so a push applies to the next connection without a restart; open
- * connections keep what they were admitted with. Istio's defaults until a push arrives or
- * after the resource is removed.
+ * The mesh-wide settings (Istio's MeshConfig) as the control plane last pushed them, for
+ * every proxy: read per new connection or request, so a push applies to the next one without
+ * a restart, and what is open keeps what it was admitted with. Istio's defaults until a push
+ * arrives or after the resource is removed.
  */
-export class MeshSettings {
+export class PushedMeshConfig {
   #config: MeshConfig = DEFAULT_MESH_CONFIG;
 
   get config(): MeshConfig {
