@@ -3,7 +3,8 @@ import type { Test } from 'tap';
 /**
  * The cleanup of one benchmark run: steps run last-in first-out, once, whatever happened
  * (normal end, error, Ctrl-C). The test harness (test/support) registers its cleanup with a
- * tap Test's `teardown` and calls nothing else on it, so a Scope stands in for one.
+ * tap Test's `teardown`, and asks `passing()` to decide whether to print its processes' logs
+ * (a benchmark has no assertions to fail), so a Scope stands in for one.
  */
 export class Scope {
   readonly #steps: (() => unknown)[] = [];
@@ -19,13 +20,17 @@ export class Scope {
         .catch((err: unknown) => console.error('benchmark cleanup failed:', err));
   }
 
+  passing(): boolean {
+    return true;
+  }
+
   /** Runs every step even when some fail; rejects with all their errors. */
   close(): Promise<void> {
     this.#closing ??= this.#run();
     return this.#closing;
   }
 
-  /** For test/support functions, which take a Test only for its `teardown`. */
+  /** For test/support functions, which take a Test only for `teardown` and `passing`. */
   asTest(): Test {
     return this as unknown as Test;
   }
