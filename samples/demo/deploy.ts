@@ -115,6 +115,7 @@ export async function deployBookinfo(shell: Shell, say: (line: string) => void):
   if (gatewayIp === undefined) throw new Error('no ingress gateway pod in istio-system');
   const app: Bookinfo = { vips, podIps, gatewayIp, productpage: upstream('productpage') };
   await waitServing(shell, app, say);
+  await shell.ambit(['proxy-status'], { output: true });
   return app;
 }
 
