@@ -198,7 +198,8 @@ const SCENARIOS: Scenario[] = [
     },
   },
   {
-    title: "ambit x explain predicts jason's request to reviews, and the traffic agrees",
+    title:
+      'ambit x explain predicts two requests to reviews (jason → v2; curl → 403), and the traffic agrees',
     async run(ctx) {
       const { shell, app, say } = ctx;
       await shell.apply('virtual-service-reviews-test-v2.yaml', false);
@@ -220,6 +221,20 @@ const SCENARIOS: Scenario[] = [
       ];
       await shell.ambit(jasonToReviews, { output: true });
       const predicted = await explained(shell, jasonToReviews);
+      const curlToReviews = [
+        'x',
+        'explain',
+        '--from',
+        CLIENT,
+        '--to',
+        `reviews:${PORT}`,
+        '--path',
+        '/reviews/0',
+        '--config',
+        config,
+      ];
+      await shell.ambit(curlToReviews, { output: true });
+      const predictedDenied = await explained(shell, curlToReviews);
 
       const asJason = await shell.curl(
         `${NAMESPACE}/productpage-v1`,
@@ -227,11 +242,17 @@ const SCENARIOS: Scenario[] = [
         { headers: ['end-user: jason'], count: 5 },
       );
       const servedBy = count(asJason.map((r) => servedByPod(r)));
+      const [denied] = await shell.curl(CLIENT, `${vip(app, 'reviews')}/reviews/0`);
       const endpoints = predicted.outcome.endpoints?.map((e) => e.workload ?? e.address) ?? [];
       say(
         `  explain: productpage as jason → ${predicted.outcome.kind} to ${endpoints.join(', ')}; traffic: ${JSON.stringify(servedBy)}`,
       );
+      say(
+        `  explain: curl → ${predictedDenied.outcome.kind} ${predictedDenied.outcome.status ?? ''}; traffic: ${describe(denied!)}`,
+      );
       return (
+        predictedDenied.outcome.kind === 'denied' &&
+        predictedDenied.outcome.status === denied?.status &&
         predicted.outcome.kind === 'routed' &&
         endpoints.length === 1 &&
         endpoints[0] === `${NAMESPACE}/reviews-v2` &&
