@@ -72,7 +72,10 @@ export async function main(argv: string[]): Promise<number> {
     );
     if (!values.exit) {
       say('The mesh stays up until Ctrl-C.');
+      // Signal handlers alone do not keep Node running; this timer does, until the signal.
+      const keepAlive = setInterval(() => undefined, 1 << 30);
       await interrupted;
+      clearInterval(keepAlive);
     }
     return failed.length === 0 && results.length > 0 ? 0 : 1;
   } finally {
