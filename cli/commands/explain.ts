@@ -3,6 +3,7 @@ import { stringify } from 'yaml';
 import { explain as explainRequest } from '../explain/explain.js';
 import { renderExplanation } from '../explain/render.js';
 import { servedFromDirectory } from '../explain/served.js';
+import { waypointAuthorizer } from '../explain/waypoint-authorizer.js';
 import { UsageError, type Command } from '../usage.js';
 
 const FORMATS = ['text', 'json', 'yaml'] as const;
@@ -53,13 +54,17 @@ export const explain: Command = {
     });
     for (const error of rejections)
       console.error(`rejected (the control plane ignores it too): ${error.message}`);
-    const explanation = explainRequest(served, {
-      from: values.from,
-      to: values.to,
-      method: values.method,
-      path: values.path,
-      headers,
-    });
+    const explanation = explainRequest(
+      served,
+      {
+        from: values.from,
+        to: values.to,
+        method: values.method,
+        path: values.path,
+        headers,
+      },
+      { l7: waypointAuthorizer },
+    );
     if (format === 'json') process.stdout.write(`${JSON.stringify(explanation, null, 2)}\n`);
     else if (format === 'yaml') process.stdout.write(stringify(explanation));
     else process.stdout.write(`${renderExplanation(explanation)}\n`);

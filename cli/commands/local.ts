@@ -4,14 +4,22 @@ import { resolveStateDir } from '../../local/mesh/layout.js';
 import { meshDown, meshUp, type LocalMesh } from '../../local/mesh/mesh.js';
 import { requireRoot } from '../../local/mesh/preflight.js';
 import { isAlive } from '../../local/mesh/supervisor.js';
-import { execInPod, findPod, listPods, runPod } from '../../local/mesh/workloads.js';
+import { startIngressGateway } from '../../local/mesh/gateway.js';
+import {
+  execInPod,
+  findPod,
+  listPods,
+  runPod,
+  type PodRecord,
+} from '../../local/mesh/workloads.js';
 import { AMBIT_BIN, openTarget, STATE_DIR_OPTION } from '../mesh-target.js';
 import { outputFormat, print } from '../output.js';
 import { UsageError, type Command } from '../usage.js';
 
 const USAGE = `<up|run|exec|logs|status|down> [flags]
   up [--nodes N] [--state-dir DIR]                 start a mesh: nodes, control plane, a node agent and
-                                                   ztunnel per node (state: DIR, default /run/ambit/local)
+                                                   ztunnel per node, the ingress gateway in istio-system
+                                                   (state: DIR, default /run/ambit/local)
   run --namespace NS --name NAME [--labels k=v,…] [--service-account SA] [--node NODE]
       [--port P …] -- CMD…                         start a pod running CMD as user nobody
   exec POD [--namespace NS] -- CMD…                run CMD inside a pod's network (POD: ns/name or name)
@@ -49,12 +57,20 @@ const subcommands: Record<string, (argv: string[]) => Promise<number>> = {
     const stateDir = resolveStateDir(values['state-dir']);
     // Parts that are pods of the mesh (the ingress gateway: `ambit gateway` in istio-system,
     // labelled istio=ingressgateway) start through meshUp's `addons` hook, after the core.
-    const mesh = await meshUp({ stateDir, nodes, ambitBin: AMBIT_BIN, progress });
+    let gateway: PodRecord | undefined;
+    const mesh = await meshUp({
+      stateDir,
+      nodes,
+      ambitBin: AMBIT_BIN,
+      progress,
+      addons: async (mesh, progress) => void (gateway = await startIngressGateway(mesh, progress)),
+    });
     const dirFlag = values['state-dir'] ? ` --state-dir ${stateDir}` : '';
     console.log(
       [
         `local mesh up: ${nodes} node(s) (${mesh.cluster.nodes.map((n) => n.name).join(', ')}), state in ${stateDir}`,
         `control plane ${mesh.record.controlPlane.address}, monitoring ${mesh.record.controlPlane.monitoringUrl}`,
+        `ingress gateway ${gateway!.namespace}/${gateway!.name} at ${gateway!.ip} (Gateways' ports, e.g. http://${gateway!.ip}:80/, reachable from this host)`,
         '',
         'next:',
         `  ambit apply${dirFlag} -f namespace.yaml          (label it istio.io/dataplane-mode=ambient)`,

@@ -37,7 +37,7 @@ export interface ExplainInput {
 }
 
 export interface ExplainOptions {
-  /** L7 AuthorizationPolicy at the waypoint, once the waypoint enforces it. */
+  /** L7 AuthorizationPolicy at the waypoint (`waypoint-authorizer.ts`). */
   readonly l7?: WaypointAuthorizer;
 }
 

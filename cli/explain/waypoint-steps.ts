@@ -20,9 +20,9 @@ import type { AuthorizationDecision, Outcome, Step, WeightedDestination } from '
 import type { MeshView } from './mesh-view.js';
 
 /**
- * L7 authorization at the waypoint. The waypoint does not enforce AuthorizationPolicy yet;
- * when it does, its pure evaluator plugs in here (cli/commands/explain.ts passes it) and
- * the step reports its decision; a denial ends the request with 403.
+ * L7 authorization at the waypoint: the waypoint's pure evaluator plugs in here
+ * (`waypoint-authorizer.ts`, passed by cli/commands/explain.ts) and the step reports its
+ * decision; a denial ends the request with 403.
  */
 export type WaypointAuthorizer = (input: {
   readonly service: WaypointService;

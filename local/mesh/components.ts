@@ -106,8 +106,26 @@ export function waypointArgs(
   controlPlane: ControlPlaneAddress,
   tokenFile: string,
 ): string[] {
+  return proxyArgs('waypoint', waypoint, controlPlane, tokenFile);
+}
+
+/** `ambit gateway`: the same flags as a waypoint; `name` is the gateway pod's. */
+export function gatewayArgs(
+  gateway: { name: string; namespace: string; serviceAccount: string },
+  controlPlane: ControlPlaneAddress,
+  tokenFile: string,
+): string[] {
+  return proxyArgs('gateway', gateway, controlPlane, tokenFile);
+}
+
+function proxyArgs(
+  program: 'waypoint' | 'gateway',
+  waypoint: { name: string; namespace: string; serviceAccount: string },
+  controlPlane: ControlPlaneAddress,
+  tokenFile: string,
+): string[] {
   return [
-    'waypoint',
+    program,
     '--name',
     waypoint.name,
     '--namespace',

@@ -1,6 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { readFile, rename, writeFile } from 'node:fs/promises';
-import { parse, stringify } from 'yaml';
+import { stringify } from 'yaml';
 import { registry } from '../../api/resources/registry.js';
 import type { AnyResource } from '../../api/resources/index.js';
 import { MeshError } from '../../core/errors.js';
@@ -9,12 +7,12 @@ import {
   WAYPOINT_HBONE_PORT,
   waypointArgs,
   ZTUNNEL_READINESS_PORT,
-  type TokenEntry,
 } from './components.js';
 import type { LocalMesh, Progress } from './mesh.js';
 import { getInNetns } from './netns-http.js';
 import { parseAll } from './store.js';
 import { isAlive } from './supervisor.js';
+import { proxyToken } from './tokens.js';
 import { waitUntil } from './wait.js';
 import { deletePod, findPod, listPods, runPod, type PodRecord } from './workloads.js';
 
@@ -114,7 +112,10 @@ export async function applyWaypoint(
   if (running?.process && !(await isAlive(running.process))) await deletePod(mesh, running);
   if (!running?.process || !(await isAlive(running.process))) {
     progress(`starting waypoint ${ref}`);
-    const tokenFile = await waypointToken(mesh, spec.namespace, name);
+    const tokenFile = await proxyToken(mesh, `waypoint-${spec.namespace}-${name}`, {
+      namespace: spec.namespace,
+      serviceAccount: name,
+    });
     const pod = await runPod(mesh, {
       namespace: spec.namespace,
       name: podName,
@@ -255,27 +256,6 @@ function waypointService(namespace: string, name: string): object {
       ],
     },
   };
-}
-
-/**
- * A token for the waypoint's identity, added to the control plane's tokens file (which it
- * re-reads when it meets a token it does not know). One per waypoint, kept on re-apply.
- */
-async function waypointToken(mesh: LocalMesh, namespace: string, name: string): Promise<string> {
-  const file = mesh.layout.tokenFile(`waypoint-${namespace}-${name}`);
-  const kept = await readFile(file, 'utf8').catch(() => undefined);
-  if (kept !== undefined) return file;
-  const entry: TokenEntry = {
-    token: randomBytes(16).toString('hex'),
-    namespace,
-    serviceAccount: name,
-  };
-  await writeFile(file, entry.token, { mode: 0o600 });
-  const entries = parse(await readFile(mesh.layout.tokensFile, 'utf8')) as TokenEntry[];
-  const temporary = `${mesh.layout.tokensFile}.tmp`;
-  await writeFile(temporary, stringify([...entries, entry]), { mode: 0o600 });
-  await rename(temporary, mesh.layout.tokensFile);
-  return file;
 }
 
 async function labelNamespace(

@@ -44,7 +44,7 @@ t.test('down after kill -9 of every mesh process leaves nothing behind', async (
     };
     pids.push(pod.process.pid);
   }
-  t.equal(pids.length, 6, 'control plane, 2 agents, 2 ztunnels, 1 pod');
+  t.equal(pids.length, 7, 'control plane, 2 agents, 2 ztunnels, the ingress gateway, 1 pod');
   for (const pid of pids) process.kill(pid, 'SIGKILL');
 
   const again = await mesh.ambit(['local', 'up']);

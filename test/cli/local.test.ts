@@ -358,8 +358,14 @@ spec:
         types: Record<string, { status: string }>;
       }[];
       const names = statuses.map((s) => s.name).sort();
-      if (names.join(',') !== 'waypoint/demo/waypoint,ztunnel/node-1,ztunnel/node-2')
-        return `proxies: ${names.join(',')}`;
+      // `local up` starts the ingress gateway: a router in istio-system.
+      const expected = [
+        'router/istio-ingressgateway-0.istio-system',
+        'waypoint/demo/waypoint',
+        'ztunnel/node-1',
+        'ztunnel/node-2',
+      ];
+      if (names.join(',') !== expected.join(',')) return `proxies: ${names.join(',')}`;
       const behind = statuses.filter(
         (s) => !s.connected || Object.values(s.types).some((type) => type.status !== 'SYNCED'),
       );
@@ -368,6 +374,7 @@ spec:
     const table = await mesh.ambit(['proxy-status']);
     t.equal(table.code, 0);
     t.match(table.stdout, /ztunnel\/node-1\s+ztunnel\s+SYNCED/);
+    t.match(table.stdout, /router\/istio-ingressgateway-0\.istio-system\s+router\s+-\s+-\s+SYNCED/);
     t.notMatch(table.stdout, /STALE|NOT CONNECTED/);
   });
 
