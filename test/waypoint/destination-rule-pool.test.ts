@@ -229,10 +229,16 @@ t.test('DestinationRule connection pools at a waypoint', async (t) => {
 
   t.test('maxConnections caps the connections of the whole cluster, not of each pod', async (t) => {
     // Envoy's max_connections is a cluster's circuit breaker; a pod without any connection
-    // still gets one (ConnPoolImplBase), and requests beyond wait for one as pending.
+    // still gets one (ConnPoolImplBase), and requests beyond wait for one as pending. Round
+    // robin sends the first two requests to different pods, so that is exactly two: with
+    // least-request both could go to one pod, which opens two, and the other still gets its
+    // one (three, as Envoy would too).
     await dr.destinationRule('pair', {
       host: 'pair',
-      trafficPolicy: { connectionPool: { tcp: { maxConnections: 2 } } },
+      trafficPolicy: {
+        connectionPool: { tcp: { maxConnections: 2 } },
+        loadBalancer: { simple: 'ROUND_ROBIN' },
+      },
     });
     await pooled('pair', { maxConnections: 2 });
     const pods = [dr.backend('ratings-1'), dr.backend('idle-1')];
