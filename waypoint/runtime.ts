@@ -1,7 +1,7 @@
 import type { Any } from '@bufbuild/protobuf/wkt';
 import { PushedMeshConfig } from '../api/mesh/pushed.js';
 import type { WaypointService } from '../api/waypoint/config.js';
-import { MESH_CONFIG_TYPE_URL, type TypeUrl } from '../api/xds/type-urls.js';
+import { ADDRESS_TYPE_URL, MESH_CONFIG_TYPE_URL, type TypeUrl } from '../api/xds/type-urls.js';
 import { HbonePool } from '../core/hbone/pool.js';
 import { CaClient } from '../core/identity/ca-client.js';
 import { SecretManager } from '../core/identity/secret-manager.js';
@@ -14,6 +14,7 @@ import { WaypointProxy, type WaypointProxyOptions } from './proxy/proxy.js';
 import type { RequestDoneHook } from './proxy/record.js';
 import { MeshTunnels } from './proxy/tunnels.js';
 import type { Reporter } from './telemetry/istio-metrics.js';
+import { SourceWorkloads } from './telemetry/source-workloads.js';
 import { WaypointTelemetry } from './telemetry/telemetry.js';
 
 /** What every L7 proxy (a waypoint, or the program in gateway mode) is told at start. */
@@ -76,6 +77,8 @@ export class L7Runtime<C> {
   readonly proxy: WaypointProxy;
   readonly telemetry: WaypointTelemetry;
   readonly mesh = new PushedMeshConfig();
+  /** The mesh's workloads by IP, to name a waypoint's callers in its metrics. */
+  readonly sources = new SourceWorkloads();
   readonly #role: L7Role<C>;
   readonly #ca: CaClient;
   readonly #pool: HbonePool;
@@ -94,7 +97,10 @@ export class L7Runtime<C> {
       node: { id: nodeId, name: options.name, namespace: options.namespace },
       registry,
       logger: logger.child({ component: 'tracing' }),
-      ...(role.reporter && { reporter: role.reporter(this.identity) }),
+      reporter: role.reporter?.(this.identity) ?? {
+        kind: 'waypoint',
+        sources: (ip) => this.sources.lookup(ip),
+      },
     });
     const tls = { ca: options.controlPlaneRoot, servername: options.servername };
     this.xds = new DeltaXdsClient({
@@ -102,11 +108,19 @@ export class L7Runtime<C> {
       tls,
       token: options.token,
       node: { id: nodeId, metadata: role.nodeMetadata },
-      typeUrls: [role.typeUrl, MESH_CONFIG_TYPE_URL],
+      // A gateway names itself as the source: it needs no one else's workload.
+      typeUrls: [
+        role.typeUrl,
+        MESH_CONFIG_TYPE_URL,
+        ...(role.reporter === undefined ? [ADDRESS_TYPE_URL] : []),
+      ],
       logger: logger.child({ component: 'xds' }),
       registry,
-      onResources: (typeUrl, delta) =>
-        typeUrl === MESH_CONFIG_TYPE_URL ? this.#applyMesh(delta) : this.#apply(delta),
+      onResources: (typeUrl, delta) => {
+        if (typeUrl === MESH_CONFIG_TYPE_URL) this.#applyMesh(delta);
+        else if (typeUrl === ADDRESS_TYPE_URL) this.sources.apply(delta);
+        else this.#apply(delta);
+      },
     });
     this.#ca = new CaClient({
       address: options.caAddress,

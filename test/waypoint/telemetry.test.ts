@@ -193,8 +193,10 @@ t.test('request telemetry at the waypoint', async (t) => {
     t.ok(
       metricSum(text, REQUESTS, {
         reporter: 'waypoint',
+        source_workload: 'client',
         source_workload_namespace: NAMESPACE,
         source_principal: `spiffe://cluster.local/ns/${NAMESPACE}/sa/default`,
+        source_canonical_service: 'client',
         destination_service_name: 'echo',
         destination_service_namespace: NAMESPACE,
         destination_workload: 'echo-0',

@@ -154,3 +154,35 @@ t.test('a gateway reports as the source, with its own names and the routed servi
     'an unrouted request has no destination',
   );
 });
+
+t.test('a waypoint names its caller by the workload at the tunnel source address', async (t) => {
+  const client: WorkloadTelemetry = {
+    workload: 'sleep',
+    namespace: 'demo',
+    canonicalService: 'sleep',
+    canonicalRevision: 'v2',
+    cluster: 'Kubernetes',
+  };
+  const record = requestRecord({ destination, upstream, cluster: c.name, status: 200 });
+  const seen: string[] = [];
+  const labels = requestLabels(record, {
+    kind: 'waypoint',
+    sources: (ip) => {
+      seen.push(ip);
+      return ip === record.sourceAddress ? client : undefined;
+    },
+  });
+  t.same(seen, [record.sourceAddress], 'looked up by the source address');
+  t.match(labels, {
+    source_workload: 'sleep',
+    source_workload_namespace: 'demo',
+    source_app: 'sleep',
+    source_version: 'v2',
+    source_canonical_service: 'sleep',
+    source_canonical_revision: 'v2',
+    source_cluster: 'Kubernetes',
+    source_principal: 'spiffe://cluster.local/ns/demo/sa/client',
+  });
+  const unknown = requestLabels(record, { kind: 'waypoint', sources: () => undefined });
+  t.equal(unknown.source_workload, 'unknown', 'an address the mesh does not know');
+});

@@ -52,7 +52,11 @@ const BUCKETS = [
  * the source labels are its own, its client outside the mesh is not named at all.
  */
 export type Reporter =
-  | { readonly kind: 'waypoint' }
+  | {
+      readonly kind: 'waypoint';
+      /** The mesh's workload at a caller's address (from the workload API), if known. */
+      readonly sources?: (ip: string) => WorkloadTelemetry | undefined;
+    }
   | {
       readonly kind: 'gateway';
       readonly identity: Identity;
@@ -68,8 +72,8 @@ const KUBERNETES_HOST = /^([^.]+)\.([^.]+)\.svc\./;
 /**
  * The labels of one request. The destination workload is the endpoint that answered, named
  * from the facts the control plane compiled (telemetry.workloads by IP). At a waypoint the
- * caller's namespace and principal come from its tunnel identity; the workload, app, version
- * and cluster are `unknown`, as Istio reports what the proxy cannot learn. At a gateway the
+ * caller is the workload at the tunnel's source address, from the workload API; its
+ * principal is the tunnel's identity; what the proxy cannot learn is `unknown`, as in Istio. At a gateway the
  * destination service is the routed cluster's host (the record's service is the virtual host).
  */
 export function requestLabels(
@@ -81,7 +85,9 @@ export function requestLabels(
   const workload =
     upstream === undefined ? undefined : service.telemetry?.workloads[upstream.address];
   return {
-    ...(reporter.kind === 'waypoint' ? callerLabels(record) : gatewayLabels(reporter)),
+    ...(reporter.kind === 'waypoint'
+      ? callerLabels(record, reporter.sources?.(record.sourceAddress))
+      : gatewayLabels(reporter)),
     destination_workload: workload?.workload ?? UNKNOWN,
     destination_workload_namespace: workload?.namespace ?? UNKNOWN,
     destination_principal: upstream?.identity ?? UNKNOWN,
@@ -120,20 +126,25 @@ type SourceLabels = Pick<
   | 'source_cluster'
 >;
 
-function callerLabels(record: Readonly<RequestRecord>): SourceLabels {
+/** The caller: named by the workload at its address when the mesh knows it, else by its identity. */
+function callerLabels(
+  record: Readonly<RequestRecord>,
+  source: WorkloadTelemetry | undefined,
+): SourceLabels {
   return {
     reporter: 'waypoint',
-    source_workload: UNKNOWN,
+    source_workload: source?.workload ?? UNKNOWN,
     source_workload_namespace:
-      record.sourceIdentity === undefined
+      source?.namespace ??
+      (record.sourceIdentity === undefined
         ? UNKNOWN
-        : identityParts(record.sourceIdentity).namespace,
+        : identityParts(record.sourceIdentity).namespace),
     source_principal: record.sourceIdentity ?? UNKNOWN,
-    source_app: UNKNOWN,
-    source_version: UNKNOWN,
-    source_canonical_service: UNKNOWN,
-    source_canonical_revision: UNKNOWN,
-    source_cluster: UNKNOWN,
+    source_app: source?.canonicalService ?? UNKNOWN,
+    source_version: source?.canonicalRevision ?? UNKNOWN,
+    source_canonical_service: source?.canonicalService ?? UNKNOWN,
+    source_canonical_revision: source?.canonicalRevision ?? UNKNOWN,
+    source_cluster: source?.cluster ?? UNKNOWN,
   };
 }
 
