@@ -4,7 +4,7 @@
  * fails to compile the moment the schema and the type drift apart.
  */
 import { s } from '../schema/index.js';
-import type { CheckContext, Infer } from '../schema/index.js';
+import type { AssertTrue, CheckContext, SameShape } from '../schema/index.js';
 import { cluster, httpRoute, routeDestination } from '../waypoint/schema.js';
 import { serviceTelemetryFields, workloadTelemetrySchema } from '../waypoint/telemetry-schema.js';
 import type { GatewayProxy } from './config.js';
@@ -88,14 +88,5 @@ export const gatewayProxySchema = s
   })
   .check(references, 'Routes name clusters that exist; listener ports are unique.');
 
-type Writable<T> = T extends readonly (infer E)[]
-  ? Writable<E>[]
-  : T extends object
-    ? { -readonly [K in keyof T]: Writable<T[K]> }
-    : T;
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-type Assert<T extends true> = T;
 /** Compiles only while config.ts and the schema describe the same shape. */
-export type SchemaMatchesConfig = Assert<
-  Same<Writable<GatewayProxy>, Infer<typeof gatewayProxySchema>>
->;
+export type SchemaMatchesConfig = AssertTrue<SameShape<GatewayProxy, typeof gatewayProxySchema>>;

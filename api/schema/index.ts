@@ -44,6 +44,7 @@ export type {
   DurationOptions,
 } from './schema.js';
 export type { OpenAPISchema } from './openapi-types.js';
+export type { AssertTrue, SameShape } from './same-shape.js';
 export { parseDurationMs, parseDurationNs, formatDurationMs, durationMs } from './duration.js';
 export type { DurationString } from './duration.js';
 export { compileRe2, regexProblem, MAX_REGEX_LENGTH } from './regex.js';

@@ -4,7 +4,7 @@
  * assertion at the end makes the two fail to compile the moment they drift apart.
  */
 import { isIPAddress, regexProblem, s } from '../schema/index.js';
-import type { CheckContext, Infer } from '../schema/index.js';
+import type { AssertTrue, CheckContext, SameShape } from '../schema/index.js';
 import type { WaypointService } from './config.js';
 import { fqdnProblem } from '../resources/networking-hosts.js';
 import { jwtRule, waypointPolicy } from './security-schema.js';
@@ -260,15 +260,7 @@ export const waypointServiceSchema = s
   })
   .check(clusterReferences, 'Routes name clusters that exist; cluster names are unique.');
 
-/** A type with every `readonly` removed, deeply: what the schema's inferred type looks like. */
-type Writable<T> = T extends readonly (infer E)[]
-  ? Writable<E>[]
-  : T extends object
-    ? { -readonly [K in keyof T]: Writable<T[K]> }
-    : T;
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-type Assert<T extends true> = T;
 /** Compiles only while config.ts and the schema describe the same shape. */
-export type SchemaMatchesConfig = Assert<
-  Same<Writable<WaypointService>, Infer<typeof waypointServiceSchema>>
+export type SchemaMatchesConfig = AssertTrue<
+  SameShape<WaypointService, typeof waypointServiceSchema>
 >;

@@ -16,12 +16,10 @@ import type { MeshModel } from '../model/mesh-model.js';
 import type { PodWorkload } from '../model/workloads.js';
 import { ClusterSet } from '../waypoint/clusters.js';
 import {
-  IssueSink,
+  compileContext,
   type CompileContext,
   type WaypointCompileOptions,
 } from '../waypoint/context.js';
-import { DestinationRuleIndex } from '../waypoint/destination-rules.js';
-import { servicesByHostname } from '../waypoint/hosts.js';
 import { refOf } from '../waypoint/refs.js';
 import { telemetryIndex, type TelemetryIndex } from '../waypoint/telemetry.js';
 import type { GatewayCompileContext } from './context.js';
@@ -106,16 +104,7 @@ export function compileGateways(
   model: MeshModel,
   options: WaypointCompileOptions,
 ): CompiledGateways {
-  const ctx: CompileContext = {
-    model,
-    options,
-    servicesByHostname: servicesByHostname(model.services),
-    destinationRules: new DestinationRuleIndex(model.destinationRules, {
-      domainSuffix: model.domainSuffix,
-      rootNamespace: options.rootNamespace,
-    }),
-    issues: new IssueSink(),
-  };
+  const ctx = compileContext(model, options);
   const secrets = new SecretIndex(model.secrets);
   const telemetry = telemetryIndex(model, options);
   const gateways = new Map<string, GatewayProxy>();

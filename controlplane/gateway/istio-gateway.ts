@@ -14,18 +14,14 @@ import {
   isHTTPProtocol,
   parsePortProtocol,
   type GatewayResource,
-  type RouteDestination as IstioRouteDestination,
   type Server,
   type VirtualServiceResource,
 } from '../../api/resources/index.js';
 import type { GatewayServer, SniRoute, VirtualHost } from '../../api/gateway/config.js';
-import {
-  DEFAULT_RETRY_POLICY,
-  type HttpRoute,
-  type RouteDestination,
-} from '../../api/waypoint/config.js';
+import { DEFAULT_RETRY_POLICY, type HttpRoute } from '../../api/waypoint/config.js';
 import { compact } from '../waypoint/compact.js';
 import { resolveHost } from '../waypoint/hosts.js';
+import { l4Destinations } from '../waypoint/vs-tcp.js';
 import { refOf } from '../waypoint/refs.js';
 import type { RouteContext } from '../waypoint/route-context.js';
 import { sourceAddresses } from '../waypoint/sources.js';
@@ -144,28 +140,6 @@ function virtualHosts(
   return [...byDomain].map(([domain, routes]) => ({ domains: [domain], routes }));
 }
 
-function destinations(
-  routes: readonly IstioRouteDestination[],
-  vs: VirtualServiceResource,
-  port: number,
-  ctx: GatewayCompileContext,
-): RouteDestination[] {
-  const namespace = vs.metadata.namespace ?? 'default';
-  const kept = routes.length === 1 ? routes : routes.filter((r) => (r.weight ?? 0) > 0);
-  return kept.map((r) => ({
-    cluster: ctx.clusters.resolve(
-      {
-        host: resolveHost(r.destination.host, namespace, ctx.compile.model.domainSuffix),
-        subset: r.destination.subset,
-        port: r.destination.port?.number,
-      },
-      port,
-      refOf(vs),
-    ),
-    weight: routes.length === 1 ? 100 : (r.weight ?? 0),
-  }));
-}
-
 /** A `tls` or `tcp` match applies at this gateway and port. */
 function l4MatchApplies(
   match: { gateways?: readonly string[] | undefined; port?: number | undefined },
@@ -204,7 +178,7 @@ function sniRoutes(
         out.push({
           origin: origin(i),
           sniHosts: [...new Set(sni)],
-          destinations: destinations(rule.route, vs, port, ctx),
+          destinations: l4Destinations(rule.route, vs, port, refOf(vs), ctx),
         });
       });
     } else {
@@ -215,7 +189,7 @@ function sniRoutes(
         out.push({
           origin: origin(i),
           sniHosts: [],
-          destinations: destinations(rule.route, vs, port, ctx),
+          destinations: l4Destinations(rule.route, vs, port, refOf(vs), ctx),
         });
       });
     }

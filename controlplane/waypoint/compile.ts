@@ -27,10 +27,8 @@ import type { MeshModel } from '../model/mesh-model.js';
 import type { MeshService } from '../model/services.js';
 import type { Waypoint } from '../model/waypoints.js';
 import { ClusterSet } from './clusters.js';
-import { IssueSink } from './context.js';
+import { compileContext } from './context.js';
 import type { CompileContext, WaypointCompileOptions } from './context.js';
-import { DestinationRuleIndex } from './destination-rules.js';
-import { servicesByHostname } from './hosts.js';
 import { gatewayHttpRoutes, httpRoutesFor } from './httproute.js';
 import type { AttachedRoute } from './httproute.js';
 import { carriesHttp, carriesTcp, portProtocol } from './protocol.js';
@@ -171,16 +169,7 @@ export function compileWaypointServices(
   model: MeshModel,
   options: WaypointCompileOptions,
 ): CompiledWaypointServices {
-  const ctx: CompileContext = {
-    model,
-    options,
-    servicesByHostname: servicesByHostname(model.services),
-    destinationRules: new DestinationRuleIndex(model.destinationRules, {
-      domainSuffix: model.domainSuffix,
-      rootNamespace: options.rootNamespace,
-    }),
-    issues: new IssueSink(),
-  };
+  const ctx = compileContext(model, options);
   const services = new Map<string, WaypointService>();
   const telemetry = telemetryIndex(model, options);
   for (const service of model.services) {

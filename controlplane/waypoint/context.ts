@@ -1,7 +1,8 @@
 import type { MeshModel } from '../model/mesh-model.js';
 import type { ModelIssue } from '../model/issues.js';
 import type { MeshService } from '../model/services.js';
-import type { DestinationRuleIndex } from './destination-rules.js';
+import { DestinationRuleIndex } from './destination-rules.js';
+import { servicesByHostname } from './hosts.js';
 
 export interface WaypointCompileOptions {
   /** The mesh trust domain, for endpoint identities. */
@@ -32,4 +33,18 @@ export interface CompileContext {
   readonly servicesByHostname: ReadonlyMap<string, readonly MeshService[]>;
   readonly destinationRules: DestinationRuleIndex;
   readonly issues: IssueSink;
+}
+
+/** A fresh context for one compilation (waypoint services or gateways) of `model`. */
+export function compileContext(model: MeshModel, options: WaypointCompileOptions): CompileContext {
+  return {
+    model,
+    options,
+    servicesByHostname: servicesByHostname(model.services),
+    destinationRules: new DestinationRuleIndex(model.destinationRules, {
+      domainSuffix: model.domainSuffix,
+      rootNamespace: options.rootNamespace,
+    }),
+    issues: new IssueSink(),
+  };
 }

@@ -27,11 +27,17 @@ function portMatches(match: L4MatchAttributes | TLSMatchAttributes, port: number
   );
 }
 
-function destinations(
+/**
+ * A `tcp` or `tls` route's weighted destinations as clusters (a lone destination takes all
+ * the weight; others without weight are dropped). `port` is the one the traffic arrived on,
+ * for destinations that name none. Shared by waypoints and gateways.
+ */
+export function l4Destinations(
   routes: readonly IstioRouteDestination[],
   vs: VirtualServiceResource,
+  port: number,
   ref: ObjectRef,
-  ctx: RouteContext,
+  ctx: Pick<RouteContext, 'clusters' | 'compile'>,
 ): RouteDestination[] {
   const namespace = vs.metadata.namespace ?? 'default';
   const kept = routes.length === 1 ? routes : routes.filter((r) => (r.weight ?? 0) > 0);
@@ -42,7 +48,7 @@ function destinations(
         subset: r.destination.subset,
         port: r.destination.port?.number,
       },
-      ctx.match.port,
+      port,
       ref,
     ),
     weight: routes.length === 1 ? 100 : (r.weight ?? 0),
@@ -67,7 +73,7 @@ export function virtualServiceTcpRoutes(
     out.push({
       origin: `VirtualService ${namespace}/${vs.metadata.name} ${kind}[${index}]`,
       ports: [port],
-      destinations: destinations(routes, vs, ref, ctx),
+      destinations: l4Destinations(routes, vs, ctx.match.port, ref, ctx),
     });
   };
   for (const vs of virtualServices) {

@@ -7,15 +7,15 @@ import { promisify } from 'node:util';
 import type { Test } from 'tap';
 import { tempDir } from './ambit.js';
 import type { Mesh, MeshPod, TokenSubject } from './mesh.js';
-import { connectIn, httpGetIn } from './netns.js';
+import { connectIn } from './netns.js';
 import type { AmbitProcess } from './process.js';
+import { waitProxyReady } from './waypoint.js';
 
 // What the ingress gateway suites share: a gateway pod running `ambit gateway` in a namespace
 // outside the mesh (as Istio installs istio-ingressgateway in istio-system), TLS material made
 // with openssl, and HTTPS requests from inside a pod's namespace.
 
 export const GATEWAY_ADMIN = 'http://127.0.0.1:15000';
-export const GATEWAY_READINESS = 'http://127.0.0.1:15021';
 
 export interface GatewaySpec {
   node: string;
@@ -91,28 +91,12 @@ export async function addGateway(mesh: Mesh, spec: GatewaySpec): Promise<MeshGat
 }
 
 /** Polls `/healthz/ready` in the pod: synced, certified, every configured port listening. */
-export async function waitGatewayReady(
+export function waitGatewayReady(
   pod: MeshPod,
   process: AmbitProcess,
   timeoutMs = 20_000,
 ): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  let last = 'no answer yet';
-  const logs = () => process.logs.map((l) => JSON.stringify(l)).join('\n');
-  for (;;) {
-    if (process.child.exitCode !== null || process.child.signalCode !== null)
-      throw new Error(`ambit gateway exited (${process.child.exitCode}); logs:\n${logs()}`);
-    try {
-      const reply = await httpGetIn(pod.netnsPath, `${GATEWAY_READINESS}/healthz/ready`, 1000);
-      if (reply.status === 200) return;
-      last = `HTTP ${reply.status}`;
-    } catch (err) {
-      last = err instanceof Error ? err.message : String(err);
-    }
-    if (performance.now() > deadline)
-      throw new Error(`gateway ${pod.name} not ready: ${last}; logs:\n${logs()}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  return waitProxyReady(pod, process, 'gateway', timeoutMs);
 }
 
 /** A certificate and key in PEM. */

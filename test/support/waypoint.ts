@@ -115,7 +115,7 @@ export async function addWaypoint(mesh: Mesh, spec: WaypointSpec): Promise<MeshW
     waypointArgs({ name, namespace, serviceAccount }, mesh.controlPlane, tokenFile),
     pod.netns,
   );
-  await waitReady(pod, process);
+  await waitProxyReady(pod, process, 'waypoint');
   return {
     namespace,
     name,
@@ -127,14 +127,22 @@ export async function addWaypoint(mesh: Mesh, spec: WaypointSpec): Promise<MeshW
   };
 }
 
-/** Polls `/healthz/ready` in the pod; fails at once, with its logs, if the program exits. */
-async function waitReady(pod: MeshPod, process: AmbitProcess, timeoutMs = 20_000): Promise<void> {
+/**
+ * Polls a proxy's `/healthz/ready` (15021) in its pod; fails at once, with its logs, if the
+ * program exits. `program` names it in errors (`waypoint`, `gateway`).
+ */
+export async function waitProxyReady(
+  pod: MeshPod,
+  process: AmbitProcess,
+  program: string,
+  timeoutMs = 20_000,
+): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   let last = 'no answer yet';
   const logs = () => process.logs.map((l) => JSON.stringify(l)).join('\n');
   for (;;) {
     if (process.child.exitCode !== null || process.child.signalCode !== null)
-      throw new Error(`ambit waypoint exited (${process.child.exitCode}); logs:\n${logs()}`);
+      throw new Error(`ambit ${program} exited (${process.child.exitCode}); logs:\n${logs()}`);
     try {
       const reply = await httpGetIn(pod.netnsPath, `${WAYPOINT_READINESS}/healthz/ready`, 1000);
       if (reply.status === 200) return;
@@ -143,7 +151,9 @@ async function waitReady(pod: MeshPod, process: AmbitProcess, timeoutMs = 20_000
       last = err instanceof Error ? err.message : String(err);
     }
     if (performance.now() > deadline)
-      throw new Error(`waypoint in ${pod.namespace} not ready: ${last}; logs:\n${logs()}`);
+      throw new Error(
+        `${program} ${pod.namespace}/${pod.name} not ready: ${last}; logs:\n${logs()}`,
+      );
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
