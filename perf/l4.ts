@@ -4,6 +4,7 @@ import { startMesh, type Mesh, type MeshPod } from '../test/support/mesh.js';
 import { httpGetIn, listenIn } from '../test/support/netns.js';
 import { waitEnrolled } from '../test/support/ztunnel.js';
 import { bulkSource, receiveBulk } from './bulk.js';
+import { cpuMs } from './cpu.js';
 import { BenchmarkError } from './errors.js';
 import { runHttpLoad } from './k6.js';
 import {
@@ -33,13 +34,14 @@ import type { Scope } from './scope.js';
 // k6 makes the requests; the stream goes server to client, read by dd (see bulk.ts). Run from the
 // repository root after `make build k6` (`make perf` does both):
 //
-//   node dist/perf/l4.js [--duration 10] [--bulk-mib 2048] [--cpu-prof DIR]
+//   node dist/perf/l4.js [--duration 10] [--bulk-mib 2048] [--bulk-only] [--cpu-prof DIR]
 //
 // Prints a table, writes perf/results/l4-<date>.json; progress goes to stderr.
 
-const USAGE = `usage: node dist/perf/l4.js [--duration SECONDS] [--bulk-mib MIB] [--cpu-prof DIR]
+const USAGE = `usage: node dist/perf/l4.js [--duration SECONDS] [--bulk-mib MIB] [--bulk-only] [--cpu-prof DIR]
   --duration   seconds of load per connection count (default 10)
   --bulk-mib   size of the bulk stream (default 2048)
+  --bulk-only  measure only the bulk stream, not requests
   --cpu-prof   write the ztunnels' V8 CPU profiles into DIR and print their hottest functions`;
 
 const HTTP_PORT = 8080;
@@ -51,6 +53,7 @@ const WARMUP_CONNECTIONS = 16;
 interface Options {
   durationSeconds: number;
   bulkMebibytes: number;
+  bulkOnly: boolean;
   cpuProfDir: string | undefined;
 }
 
@@ -68,6 +71,7 @@ function parseOptions(argv: string[]): Options {
     options: {
       duration: { type: 'string', default: '10' },
       'bulk-mib': { type: 'string', default: '2048' },
+      'bulk-only': { type: 'boolean', default: false },
       'cpu-prof': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -79,6 +83,7 @@ function parseOptions(argv: string[]): Options {
   return {
     durationSeconds: positiveInteger('duration', values.duration),
     bulkMebibytes: positiveInteger('bulk-mib', values['bulk-mib']),
+    bulkOnly: values['bulk-only'],
     cpuProfDir: values['cpu-prof'] === undefined ? undefined : resolve(values['cpu-prof']),
   };
 }
@@ -156,6 +161,7 @@ async function measure(
   path: Path,
   options: Options,
   workDir: string,
+  ztunnelPids: readonly number[],
 ): Promise<PathResults> {
   const load = (connections: number, durationSeconds: number) =>
     runHttpLoad(scope, {
@@ -165,10 +171,12 @@ async function measure(
       durationSeconds,
       workDir,
     });
-  progress(`${path.name}: warm-up, ${WARMUP_CONNECTIONS} connections for ${WARMUP_SECONDS} s`);
-  await load(WARMUP_CONNECTIONS, WARMUP_SECONDS);
   const results: PathResults['http'] = [];
-  for (const connections of CONNECTIONS) {
+  if (!options.bulkOnly) {
+    progress(`${path.name}: warm-up, ${WARMUP_CONNECTIONS} connections for ${WARMUP_SECONDS} s`);
+    await load(WARMUP_CONNECTIONS, WARMUP_SECONDS);
+  }
+  for (const connections of options.bulkOnly ? [] : CONNECTIONS) {
     progress(`${path.name}: ${connections} connection(s) for ${options.durationSeconds} s`);
     const result = await load(connections, options.durationSeconds);
     if (result.failed > 0)
@@ -182,9 +190,19 @@ async function measure(
     results.push(result);
   }
   progress(`${path.name}: one ${options.bulkMebibytes} MiB stream, server to client`);
+  const before = await ztunnelsCpuMs(ztunnelPids);
   const bulk = await receiveBulk(scope, path.client.netns, path.bulk, options.bulkMebibytes);
+  const cpuMsPerGib =
+    ((await ztunnelsCpuMs(ztunnelPids)) - before) / (options.bulkMebibytes / 1024);
   progress(`${path.name}: ${bulk.megabytesPerSecond.toFixed(0)} MB/s`);
-  return { http: results, bulk };
+  return { http: results, bulk: { ...bulk, ztunnelCpuSecondsPerGib: cpuMsPerGib / 1000 } };
+}
+
+/** The CPU time both ztunnels have used so far. */
+async function ztunnelsCpuMs(pids: readonly number[]): Promise<number> {
+  let sum = 0;
+  for (const pid of pids) sum += await cpuMs(pid);
+  return sum;
 }
 
 async function run(scope: Scope, options: Options): Promise<L4Results> {
@@ -194,8 +212,14 @@ async function run(scope: Scope, options: Options): Promise<L4Results> {
   const mesh = await startMesh(scope.asTest(), { nodes: 2 });
   progress(`mesh ${mesh.cluster.prefix} up; adding pods and a service, waiting for enrollment`);
   const paths = await buildPaths(scope, mesh, options.bulkMebibytes);
+  const ztunnelPids = mesh.nodes.map((node) => {
+    const pid = node.ztunnel?.child.pid;
+    if (pid === undefined) throw new BenchmarkError('setup', `no ztunnel process on ${node.name}`);
+    return pid;
+  });
   const measured: Partial<Record<Path['name'], PathResults>> = {};
-  for (const path of paths) measured[path.name] = await measure(scope, path, options, workDir);
+  for (const path of paths)
+    measured[path.name] = await measure(scope, path, options, workDir, ztunnelPids);
   if (options.cpuProfDir && rawProfiles)
     await collectProfiles(
       mesh.nodes.map((node) => ({ name: `ztunnel-${node.name}`, program: node.ztunnel })),
@@ -214,6 +238,7 @@ async function run(scope: Scope, options: Options): Promise<L4Results> {
       durationSeconds: options.durationSeconds,
       warmupSeconds: WARMUP_SECONDS,
       bulkMebibytes: options.bulkMebibytes,
+      bulkOnly: options.bulkOnly,
     },
     direct,
     ztunnel,

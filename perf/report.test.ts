@@ -22,18 +22,19 @@ const load = (
   requests: requestsPerSecond * 10,
   failed: 0,
 });
-const bulk = (megabytesPerSecond: number) => ({
+const bulk = (megabytesPerSecond: number, ztunnelCpuSecondsPerGib: number) => ({
   bytes: 2 ** 31,
   seconds: 2 ** 31 / 1e6 / megabytesPerSecond,
   megabytesPerSecond,
+  ztunnelCpuSecondsPerGib,
 });
 const direct: PathResults = {
   http: [load(1, 9000, 0.125, 0.25), load(16, 12000, 1, 6), load(64, 12000, 4, 30)],
-  bulk: bulk(2800),
+  bulk: bulk(2800, 0),
 };
 const ztunnel: PathResults = {
   http: [load(1, 2700, 0.375, 1.25), load(16, 6000, 2, 9), load(64, 6000, 8, 45)],
-  bulk: bulk(700),
+  bulk: bulk(700, 2.5),
 };
 
 t.test('ratios divide ztunnel by direct, connection count by connection count', async (t) => {
@@ -69,11 +70,12 @@ t.test('the table has a header, direct, ztunnel and ratio rows, columns aligned'
   const results = { direct, ztunnel, ratio: ratios(direct, ztunnel) } as L4Results;
   const lines = formatTable(results).split('\n');
   t.equal(lines.length, 5);
-  t.match(lines[0], /1 connection .* 16 connections .* 64 connections .* bulk$/);
-  t.match(lines[1], /req\/s {2}p50 ms {2}p99 ms/);
-  t.match(lines[2], /^direct {2,}9000 .* 2800$/);
-  t.match(lines[3], /^ztunnel {2,}2700 .* 700$/);
-  t.match(lines[4], /^ratio {2,}0\.30x {2,}3\.00x {2,}5\.00x .* 0\.25x$/);
+  t.match(lines[0], /1 connection .* 16 connections .* 64 connections .* bulk {2}ztunnel CPU$/);
+  t.match(lines[1], /req\/s {2}p50 ms {2}p99 ms .* MB\/s {2,}s\/GiB$/);
+  t.match(lines[2], /^direct {2,}9000 .* 2800 {2,}0\.00$/);
+  t.match(lines[3], /^ztunnel {2,}2700 .* 700 {2,}2\.50$/);
+  // The CPU column has no ratio: direct spends no ztunnel CPU.
+  t.match(lines[4], /^ratio {2,}0\.30x {2,}3\.00x {2,}5\.00x .* 0\.25x {2,}$/);
   // Every row ends in the same column, so the numbers line up under their headers.
   t.equal(new Set(lines.slice(1).map((l) => l.length)).size, 1);
 });

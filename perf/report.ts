@@ -11,7 +11,13 @@ export const TARGET_BULK_MEGABYTES_PER_SECOND = 640;
 export interface PathResults {
   /** One entry per CONNECTIONS value, in that order. */
   http: HttpLoad[];
-  bulk: BulkResult;
+  bulk: BulkResult & {
+    /**
+     * CPU seconds both ztunnels spent per GiB of the stream (near 0 on the direct path). A
+     * shared machine moves it far less than it moves MB/s.
+     */
+    ztunnelCpuSecondsPerGib: number;
+  };
 }
 
 /** ztunnel divided by direct: below 1 is slower for throughput, above 1 slower for latency. */
@@ -40,7 +46,13 @@ export interface L4Results {
     node: string;
     k6: string;
   };
-  settings: { durationSeconds: number; warmupSeconds: number; bulkMebibytes: number };
+  settings: {
+    durationSeconds: number;
+    warmupSeconds: number;
+    bulkMebibytes: number;
+    /** Requests were not measured: every `http` list is empty. */
+    bulkOnly: boolean;
+  };
   direct: PathResults;
   ztunnel: PathResults;
   ratio: Ratios;
@@ -94,12 +106,13 @@ export function formatTable(results: L4Results): string {
     name,
     ...httpCells(path.http),
     path.bulk.megabytesPerSecond.toFixed(0),
+    path.bulk.ztunnelCpuSecondsPerGib.toFixed(2),
   ];
-  const ratioRow = ['ratio', ...ratioCells(results.ratio.http), times(results.ratio.bulk)];
+  const ratioRow = ['ratio', ...ratioCells(results.ratio.http), times(results.ratio.bulk), ''];
   return layOut(
     [
-      [...header1, 'bulk'],
-      [...header2, 'MB/s'],
+      [...header1, 'bulk', 'ztunnel CPU'],
+      [...header2, 'MB/s', 's/GiB'],
       row('direct', results.direct),
       row('ztunnel', results.ztunnel),
       ratioRow,
