@@ -73,7 +73,11 @@ export function bindTransparent(fd: number, address: string, port = 0): void {
 export function connectFd(fd: number, to: { address: string; port: number }): net.Socket {
   // Node reuses the handle it opened on `fd` when connect() is called on the socket.
   // allowHalfOpen: the mesh forwards a peer's half-close instead of ending both directions.
-  return new net.Socket({ fd, allowHalfOpen: true }).connect({ host: to.address, port: to.port });
+  // noDelay: a proxy passes each write on as it comes, as Istio's ztunnel does; Nagle would
+  // hold a small reply (or an HTTP/2 frame behind another) until the peer's ACK.
+  return new net.Socket({ fd, allowHalfOpen: true })
+    .setNoDelay(true)
+    .connect({ host: to.address, port: to.port });
 }
 
 /** The fd behind an open net.Socket or listening net.Server. */
