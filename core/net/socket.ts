@@ -29,7 +29,8 @@ export function socketInNetns(netnsFd: number, family: IpFamily): number {
 
 /**
  * socketInNetns + SO_REUSEADDR + bind + listen. Returns the listening fd, for
- * `net.createServer().listen({ fd })`.
+ * `net.createServer().listen({ fd })`. An IPv6 address gives an IPv6-only listener
+ * (IPV6_V6ONLY), which shares its port with an IPv4 one on `0.0.0.0`.
  */
 export function listenInNetns(
   netnsFd: number,

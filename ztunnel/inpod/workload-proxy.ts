@@ -1,8 +1,10 @@
 import { closeSync } from 'node:fs';
+import { constants } from 'node:os';
 import { createServer, type Server, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { HboneServer } from '../../core/hbone/server.js';
 import type { SecretManager } from '../../core/identity/secret-manager.js';
+import { NativeCallError } from '../../core/net/errors.js';
 import { listenInNetns } from '../../core/net/socket.js';
 import type { Logger } from '../../core/telemetry/log.js';
 import type { Inbound } from '../inbound/inbound.js';
@@ -10,6 +12,25 @@ import type { TcpMetrics } from '../metrics.js';
 import { INBOUND_HBONE_PORT, INBOUND_PLAINTEXT_PORT, OUTBOUND_PORT } from '../marks.js';
 import type { Outbound } from '../outbound/outbound.js';
 import type { EnrolledPod } from './pod.js';
+
+const { EAFNOSUPPORT } = constants.errno;
+
+/**
+ * Each port listens on both families: the capture rules redirect IPv6 too wherever the pod
+ * has it, and a redirect with no listener would refuse every IPv6 connection of the pod.
+ */
+const LISTEN_ADDRESSES = ['0.0.0.0', '::'] as const;
+
+/** A listening fd, or undefined for IPv6 on a kernel without it (nothing to capture then). */
+function listenIpv4OrIpv6(netns: number, address: string, port: number): number | undefined {
+  try {
+    return listenInNetns(netns, { address, port, backlog: 1024 });
+  } catch (err) {
+    if (address === '::' && err instanceof NativeCallError && err.errno === EAFNOSUPPORT)
+      return undefined;
+    throw err;
+  }
+}
 
 export interface WorkloadProxyDeps {
   readonly inbound: Inbound;
@@ -50,13 +71,15 @@ export class WorkloadProxy {
       [INBOUND_HBONE_PORT, (socket) => this.#hbone.handle(socket)],
     ];
     try {
-      for (const [port, handler] of handlers) {
-        const fd = listenInNetns(this.pod.netns, { address: '0.0.0.0', port, backlog: 1024 });
-        const server = createServer({ noDelay: true, allowHalfOpen: true }, handler);
-        this.#servers.push(server);
-        server.listen({ fd });
-        await once(server, 'listening');
-      }
+      for (const [port, handler] of handlers)
+        for (const address of LISTEN_ADDRESSES) {
+          const fd = listenIpv4OrIpv6(this.pod.netns, address, port);
+          if (fd === undefined) continue;
+          const server = createServer({ noDelay: true, allowHalfOpen: true }, handler);
+          this.#servers.push(server);
+          server.listen({ fd });
+          await once(server, 'listening');
+        }
     } catch (err) {
       await this.stop(0);
       throw err;

@@ -210,7 +210,9 @@ static napi_value socket_in_netns(napi_env env, napi_callback_info info) {
 }
 
 /* listenInNetns(netnsFd, family, address, port, backlog) → listening fd. Only socket()
- * needs the namespace; bind and listen act on the socket wherever it was made. */
+ * needs the namespace; bind and listen act on the socket wherever it was made. An IPv6
+ * listener takes IPv6 only (IPV6_V6ONLY), so it can share its port with an IPv4 one and
+ * never hands over IPv4 peers as mapped addresses. */
 static napi_value listen_in_netns(napi_env env, napi_callback_info info) {
   napi_value argv[5];
   int32_t netns_fd, family, port, backlog;
@@ -229,7 +231,8 @@ static napi_value listen_in_netns(napi_env env, napi_callback_info info) {
   int fd = tcp_socket_in_netns(netns_fd, family, &syscall);
   if (fd < 0) return throw_errno(env, syscall, -fd);
   int one = 1;
-  if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0)
+  if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+      (family == 6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) < 0))
     syscall = "setsockopt";
   else if (bind(fd, (struct sockaddr *)&ss, length) < 0)
     syscall = "bind";
