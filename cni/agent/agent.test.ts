@@ -89,12 +89,13 @@ function cniAdd(
   namespace: string,
   name: string,
   netns: string,
+  agentSocket = n.cniSocket,
 ): Promise<{ code: number; stdout: string }> {
   const conf = {
     cniVersion: '1.0.0',
     name: 'ambit-net',
     type: 'ambit-cni',
-    agentSocket: n.cniSocket,
+    agentSocket,
     stateDir: n.stateDir,
     prevResult: { cniVersion: '1.0.0', ips: [{ address: '10.244.1.9/24' }] },
   };
@@ -165,6 +166,20 @@ t.test('a pod added while the agent was away is enrolled when it starts', async 
   const agent = await startAgent(t, n);
   t.equal(await captureState(cart.path), 'installed');
   t.equal(agent.statuses()[0]?.enrolled, true);
+});
+
+t.test('a pod recorded just as the agent started listening is enrolled all the same', async (t) => {
+  // The plugin found no listener (here: a socket path nobody serves, as just before the
+  // agent's listen()) and wrote its record after the agent's start-up replay. No other CNI
+  // call follows on the node, so nothing but the agent's own polling can pick it up.
+  const n = await node(t);
+  const cart = await tempNetns(t);
+  await writeConfig(n, 'shop.yaml', namespaceYaml('shop', true), podYaml('shop', 'cart'));
+  const agent = await startAgent(t, n);
+  const missed = await cniAdd(n, 'shop', 'cart', cart.path, `${n.cniSocket}.not-yet`);
+  t.match(missed, { code: 0 }, 'ADD succeeds, recorded for the agent');
+  await waitFor('the recorded pod enrolled', () => agent.statuses()[0]?.enrolled === true, 5000);
+  t.equal(await captureState(cart.path), 'installed');
 });
 
 t.test('a sandbox whose netns vanished while the agent was down is forgotten', async (t) => {

@@ -10,6 +10,9 @@ import { podName, sandboxOf } from './sandbox.js';
 import { SandboxStore } from './sandbox-store.js';
 import { ZdsServer } from './zds-server.js';
 
+/** How often the agent looks for events the plugin recorded while it found no listener. */
+const PENDING_POLL_MS = 1000;
+
 export interface NodeAgentOptions {
   nodeName: string;
   pods: PodSource;
@@ -44,6 +47,7 @@ export class NodeAgent {
   /** Replays of the pending directory, one at a time so no event is applied twice. */
   private replaying: Promise<void> = Promise.resolve();
   private stopping: Promise<void> | undefined;
+  private pendingPoll: NodeJS.Timeout | undefined;
 
   constructor(options: NodeAgentOptions) {
     this.options = options;
@@ -92,6 +96,13 @@ export class NodeAgent {
     await this.reconciler.reconcile();
     this.zds.listen();
     this.markReady();
+    // A plugin that found no listener just before cni.listen() may write its record after
+    // the replay above; with no later CNI call on the node, only this finds it.
+    this.pendingPoll = setInterval(() => {
+      this.replayPending().catch((err: unknown) =>
+        this.logger.error({ err, 'error.code': errorCode(err) }, 'replaying pending events failed'),
+      );
+    }, PENDING_POLL_MS);
     const statuses = this.reconciler.statuses();
     this.logger.info(
       {
@@ -112,6 +123,7 @@ export class NodeAgent {
   }
 
   private async shutDown(): Promise<void> {
+    clearInterval(this.pendingPoll);
     this.unsubscribe?.();
     await this.cni.close();
     await this.reconciler.drain();
@@ -153,9 +165,9 @@ export class NodeAgent {
   }
 
   /**
-   * Applies the CNI events the plugin recorded while no agent answered, in order. Run at start
-   * and before each CNI call, which also catches a plugin that found the socket closed just
-   * before this agent started listening.
+   * Applies the CNI events the plugin recorded while no agent answered, in order. Run at
+   * start, before each CNI call and every PENDING_POLL_MS, which also catches a plugin that
+   * found the socket closed just before this agent started listening.
    */
   private replayPending(): Promise<void> {
     this.replaying = this.replaying.catch(() => undefined).then(() => this.replayOnce());

@@ -13,6 +13,8 @@ export interface NativeAddon {
     address: string,
     port: number,
     backlog: number,
+    /** 1: IPV6_V6ONLY on an IPv6 listener. */
+    v6only: number,
   ): number;
   originalDst(fd: number): { address: string; port: number; family: 4 | 6 };
   setMark(fd: number, mark: number): void;

@@ -29,16 +29,16 @@ export function socketInNetns(netnsFd: number, family: IpFamily): number {
 
 /**
  * socketInNetns + SO_REUSEADDR + bind + listen. Returns the listening fd, for
- * `net.createServer().listen({ fd })`. An IPv6 address gives an IPv6-only listener
- * (IPV6_V6ONLY), which shares its port with an IPv4 one on `0.0.0.0`.
+ * `net.createServer().listen({ fd })`. On `::` the listener takes IPv4 too (as mapped
+ * addresses) unless `ipv6Only`, which lets it share its port with a `0.0.0.0` listener.
  */
 export function listenInNetns(
   netnsFd: number,
-  options: { address: string; port: number; backlog?: number },
+  options: { address: string; port: number; backlog?: number; ipv6Only?: boolean },
 ): number {
-  const { address, port, backlog = DEFAULT_BACKLOG } = options;
+  const { address, port, backlog = DEFAULT_BACKLOG, ipv6Only = false } = options;
   return call(`${formatAddress(address, port)} in netns fd ${netnsFd}`, (addon) =>
-    addon.listenInNetns(netnsFd, familyOf(address), address, port, backlog),
+    addon.listenInNetns(netnsFd, familyOf(address), address, port, backlog, ipv6Only ? 1 : 0),
   );
 }
 

@@ -24,7 +24,7 @@ const LISTEN_ADDRESSES = ['0.0.0.0', '::'] as const;
 /** A listening fd, or undefined for IPv6 on a kernel without it (nothing to capture then). */
 function listenIpv4OrIpv6(netns: number, address: string, port: number): number | undefined {
   try {
-    return listenInNetns(netns, { address, port, backlog: 1024 });
+    return listenInNetns(netns, { address, port, backlog: 1024, ipv6Only: true });
   } catch (err) {
     if (address === '::' && err instanceof NativeCallError && err.errno === EAFNOSUPPORT)
       return undefined;

@@ -209,18 +209,19 @@ static napi_value socket_in_netns(napi_env env, napi_callback_info info) {
   return make_int(env, fd);
 }
 
-/* listenInNetns(netnsFd, family, address, port, backlog) → listening fd. Only socket()
- * needs the namespace; bind and listen act on the socket wherever it was made. An IPv6
- * listener takes IPv6 only (IPV6_V6ONLY), so it can share its port with an IPv4 one and
- * never hands over IPv4 peers as mapped addresses. */
+/* listenInNetns(netnsFd, family, address, port, backlog, v6only) → listening fd. Only
+ * socket() needs the namespace; bind and listen act on the socket wherever it was made.
+ * v6only (IPV6_V6ONLY) makes an IPv6 listener take IPv6 alone, so that it can share its
+ * port with an IPv4 one; without it `::` also takes IPv4, as mapped addresses. */
 static napi_value listen_in_netns(napi_env env, napi_callback_info info) {
-  napi_value argv[5];
-  int32_t netns_fd, family, port, backlog;
+  napi_value argv[6];
+  int32_t netns_fd, family, port, backlog, v6only;
   char text[INET6_ADDRSTRLEN];
-  if (!get_args(env, info, 5, argv) || !get_int(env, argv[0], &netns_fd) ||
+  if (!get_args(env, info, 6, argv) || !get_int(env, argv[0], &netns_fd) ||
       !get_int(env, argv[1], &family) ||
       !get_string(env, argv[2], text, sizeof text, "inet_pton", EINVAL) ||
-      !get_int(env, argv[3], &port) || !get_int(env, argv[4], &backlog))
+      !get_int(env, argv[3], &port) || !get_int(env, argv[4], &backlog) ||
+      !get_int(env, argv[5], &v6only))
     return NULL;
   struct sockaddr_storage ss;
   socklen_t length;
@@ -232,7 +233,7 @@ static napi_value listen_in_netns(napi_env env, napi_callback_info info) {
   if (fd < 0) return throw_errno(env, syscall, -fd);
   int one = 1;
   if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
-      (family == 6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) < 0))
+      (family == 6 && v6only && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) < 0))
     syscall = "setsockopt";
   else if (bind(fd, (struct sockaddr *)&ss, length) < 0)
     syscall = "bind";
