@@ -68,48 +68,44 @@ t.test('IPv6 connections of an ambient pod are captured and carried', async (t) 
   const opened = 'istio_tcp_connections_opened_total';
   const closed = 'istio_tcp_connections_closed_total';
 
-  t.test('outbound: an ambient pod reaches an IPv6 host outside the mesh', async (t) => {
-    const labels = { reporter: 'source' };
+  /**
+   * Sends `message` from one pod to another's IPv6 echo and returns what came back, how many
+   * connections ztunnel opened under `labels` meanwhile, and who the server saw connecting.
+   */
+  const carry = async (
+    from: MeshPod,
+    to: MeshPod,
+    message: string,
+    labels: Record<string, string>,
+  ) => {
     const before = await scrape(node);
-    const to = { address: v6.get(outside)!, port: PORT };
-    t.equal(await exchange(client.netnsPath, to, 'over IPv6'), 'over IPv6', 'echoed');
+    const reply = await exchange(from.netnsPath, { address: v6.get(to)!, port: PORT }, message);
     await waitForMetric(node, closed, labels, metricSum(before, closed, labels) + 1);
-    const after = await scrape(node);
-    t.equal(
-      metricSum(after, opened, labels) - metricSum(before, opened, labels),
-      1,
-      'ztunnel carried it: one outbound connection counted',
-    );
-    t.equal(peers.get(outside)?.[0], v6.get(client), "from the client's own IPv6 address");
+    const counted =
+      metricSum(await scrape(node), opened, labels) - metricSum(before, opened, labels);
+    return { reply, counted, peer: peers.get(to)?.[0] };
+  };
+
+  t.test('outbound: an ambient pod reaches an IPv6 host outside the mesh', async (t) => {
+    const got = await carry(client, outside, 'over IPv6', { reporter: 'source' });
+    t.equal(got.reply, 'over IPv6', 'echoed');
+    t.equal(got.counted, 1, 'ztunnel carried it: one outbound connection counted');
+    t.equal(got.peer, v6.get(client), "from the client's own IPv6 address");
   });
 
   t.test('ambient to ambient over IPv6 goes through HBONE with mutual TLS', async (t) => {
     const labels = { reporter: 'destination', connection_security_policy: 'mutual_tls' };
-    const before = await scrape(node);
-    const to = { address: v6.get(server)!, port: PORT };
-    t.equal(await exchange(client.netnsPath, to, 'tunnelled'), 'tunnelled', 'echoed');
-    await waitForMetric(node, closed, labels, metricSum(before, closed, labels) + 1);
-    const after = await scrape(node);
-    t.equal(
-      metricSum(after, opened, labels) - metricSum(before, opened, labels),
-      1,
-      'one mutual-TLS connection at the destination',
-    );
-    t.equal(peers.get(server)?.[0], v6.get(client), "the app sees the client's address");
+    const got = await carry(client, server, 'tunnelled', labels);
+    t.equal(got.reply, 'tunnelled', 'echoed');
+    t.equal(got.counted, 1, 'one mutual-TLS connection at the destination');
+    t.equal(got.peer, v6.get(client), "the app sees the client's address");
   });
 
   t.test('inbound: a client outside the mesh reaches an ambient pod over IPv6', async (t) => {
     const labels = { reporter: 'destination', connection_security_policy: 'unknown' };
-    const before = await scrape(node);
-    const to = { address: v6.get(server)!, port: PORT };
-    t.equal(await exchange(outside.netnsPath, to, 'plain IPv6'), 'plain IPv6', 'echoed');
-    await waitForMetric(node, closed, labels, metricSum(before, closed, labels) + 1);
-    const after = await scrape(node);
-    t.equal(
-      metricSum(after, opened, labels) - metricSum(before, opened, labels),
-      1,
-      'ztunnel carried it: one inbound connection counted',
-    );
-    t.equal(peers.get(server)?.[0], v6.get(outside), 'the app sees the original source');
+    const got = await carry(outside, server, 'plain IPv6', labels);
+    t.equal(got.reply, 'plain IPv6', 'echoed');
+    t.equal(got.counted, 1, 'ztunnel carried it: one inbound connection counted');
+    t.equal(got.peer, v6.get(outside), 'the app sees the original source');
   });
 });
