@@ -5,7 +5,8 @@ import { ADDRESS_TYPE_URL, MESH_CONFIG_TYPE_URL, type TypeUrl } from '../api/xds
 import { HbonePool } from '../core/hbone/pool.js';
 import { CaClient } from '../core/identity/ca-client.js';
 import { SecretManager } from '../core/identity/secret-manager.js';
-import { identityOf, type Identity, type TrustDomain } from '../core/identity/spiffe.js';
+import { identityOf, type Identity } from '../core/identity/spiffe.js';
+import type { ProxySettings } from '../core/program/proxy-flags.js';
 import type { Logger } from '../core/telemetry/log.js';
 import type { Registry } from '../core/telemetry/metrics.js';
 import { DeltaXdsClient, type ResourceDelta } from '../core/xds/client.js';
@@ -18,26 +19,12 @@ import { SourceWorkloads } from './telemetry/source-workloads.js';
 import { WaypointTelemetry } from './telemetry/telemetry.js';
 
 /** What every L7 proxy (a waypoint, or the program in gateway mode) is told at start. */
-export interface L7ProxyOptions {
+export interface L7ProxyOptions extends ProxySettings {
   /** Its name and namespace: the waypoint's Gateway, or the gateway's pod. */
   name: string;
   namespace: string;
   /** Whose identity it has. */
   serviceAccount: string;
-  trustDomain: TrustDomain;
-  /** The control plane: xDS and the CA, over gRPC with TLS. */
-  xdsAddress: string;
-  caAddress: string;
-  /** PEM of the control plane's root, to verify its serving certificate. */
-  controlPlaneRoot: string;
-  /** The name in the control plane's serving certificate. */
-  servername: string;
-  /** The bearer token naming its namespace and service account. */
-  token: () => Promise<string>;
-  admin: { host: string; port: number };
-  metrics: { host: string; port: number };
-  readiness: { host: string; port: number };
-  drainMs: number;
   logger: Logger;
   registry: Registry;
   /** Where endpoints take HBONE: 15008 in a mesh; a loopback test may move it. */

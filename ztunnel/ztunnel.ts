@@ -1,7 +1,7 @@
 import { HbonePool } from '../core/hbone/pool.js';
 import { CaClient } from '../core/identity/ca-client.js';
 import { SecretManager } from '../core/identity/secret-manager.js';
-import type { TrustDomain } from '../core/identity/spiffe.js';
+import type { ProxySettings } from '../core/program/proxy-flags.js';
 import type { Logger } from '../core/telemetry/log.js';
 import type { Registry } from '../core/telemetry/metrics.js';
 import { AccessLog } from '../core/telemetry/access-log.js';
@@ -24,23 +24,10 @@ import { Outbound } from './outbound/outbound.js';
 import { PushedMeshConfig } from '../api/mesh/pushed.js';
 import { ProxyState } from './state/state.js';
 
-export interface ZtunnelOptions {
+/** The proxy flags' settings, and what only ztunnel has. */
+export interface ZtunnelOptions extends ProxySettings {
   node: string;
-  trustDomain: TrustDomain;
-  /** The control plane: xDS and the CA, over gRPC with TLS. */
-  xdsAddress: string;
-  caAddress: string;
-  /** PEM of the control plane's root, to verify its serving certificate. */
-  controlPlaneRoot: string;
-  /** The name in the control plane's serving certificate. */
-  servername: string;
-  /** The bearer token; a function is asked again on every (re)connect. */
-  token: () => Promise<string>;
   zdsSocket: string;
-  admin: { host: string; port: number };
-  metrics: { host: string; port: number };
-  readiness: { host: string; port: number };
-  drainMs: number;
   logger: Logger;
   registry: Registry;
 }

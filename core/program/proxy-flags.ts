@@ -39,10 +39,14 @@ type ProxyFlagValues = {
 
 /** What the proxy flags mean, checked: the control plane, credentials, ports, drain. */
 export interface ProxySettings {
+  /** The control plane: xDS and the CA, over gRPC with TLS. */
   readonly xdsAddress: string;
   readonly caAddress: string;
+  /** PEM of the control plane's root, to verify its serving certificate. */
   readonly controlPlaneRoot: string;
+  /** The name in the control plane's serving certificate. */
   readonly servername: string;
+  /** The bearer token naming the proxy's identity; asked again on every (re)connect. */
   readonly token: () => Promise<string>;
   readonly admin: HostPort;
   readonly metrics: HostPort;

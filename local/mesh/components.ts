@@ -86,16 +86,7 @@ export function ztunnelArgs(
     'ztunnel',
     '--node',
     node.name,
-    '--xds-address',
-    controlPlane.address,
-    '--ca-address',
-    controlPlane.address,
-    '--ca-root',
-    controlPlane.rootCertFile,
-    '--servername',
-    controlPlane.servername,
-    '--token-file',
-    tokenFile,
+    ...controlPlaneFlags(controlPlane, tokenFile),
     '--zds-socket',
     node.zdsSocket,
   ];
@@ -120,18 +111,25 @@ export function gatewayArgs(
 
 function proxyArgs(
   program: 'waypoint' | 'gateway',
-  waypoint: { name: string; namespace: string; serviceAccount: string },
+  proxy: { name: string; namespace: string; serviceAccount: string },
   controlPlane: ControlPlaneAddress,
   tokenFile: string,
 ): string[] {
   return [
     program,
     '--name',
-    waypoint.name,
+    proxy.name,
     '--namespace',
-    waypoint.namespace,
+    proxy.namespace,
     '--service-account',
-    waypoint.serviceAccount,
+    proxy.serviceAccount,
+    ...controlPlaneFlags(controlPlane, tokenFile),
+  ];
+}
+
+/** How every proxy reaches the control plane (xDS and the CA at one address) and as whom. */
+function controlPlaneFlags(controlPlane: ControlPlaneAddress, tokenFile: string): string[] {
+  return [
     '--xds-address',
     controlPlane.address,
     '--ca-root',

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import tls from 'node:tls';
 import { promisify } from 'node:util';
 import type { Test } from 'tap';
+import { gatewayArgs } from '../../local/mesh/components.js';
 import { tempDir } from './ambit.js';
 import type { Mesh, MeshPod, TokenSubject } from './mesh.js';
 import { connectIn } from './netns.js';
@@ -60,23 +61,11 @@ export async function addGateway(mesh: Mesh, spec: GatewaySpec): Promise<MeshGat
   });
   const { controlPlane } = mesh;
   const process = await mesh.startAmbit(
-    [
-      'gateway',
-      '--name',
-      name,
-      '--namespace',
-      namespace,
-      '--service-account',
-      serviceAccount,
-      '--xds-address',
-      controlPlane.address,
-      '--ca-root',
-      controlPlane.rootCertFile,
-      '--servername',
-      controlPlane.servername,
-      '--token-file',
+    gatewayArgs(
+      { name, namespace, serviceAccount },
+      controlPlane,
       mesh.tokenFileFor({ namespace, serviceAccount }),
-    ],
+    ),
     pod.netns,
   );
   await waitGatewayReady(pod, process);
